@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { splitBySize } from './client.ts';
+import { ZerobusError } from './errors.ts';
+
+const b64 = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64');
+
+describe('splitBySize', () => {
+  it('keeps a batch under the limit whole and decodes base64 records to bytes', () => {
+    const parts = splitBySize({ table: 'a.b.c', messageType: 'm', recordType: 'proto', records: [b64(10), b64(20)] }, 1000);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toEqual({ kind: 'proto', records: [Buffer.alloc(10, 7), Buffer.alloc(20, 7)] });
+  });
+
+  it('splits a batch that would pass the limit, keeping record order', () => {
+    const records = Array.from({ length: 10 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(80) }));
+    const parts = splitBySize({ table: 'a.b.c', messageType: 'm', recordType: 'json', records }, 300);
+    expect(parts.length).toBeGreaterThan(1);
+    const flat = parts.flatMap((p) => p.records as string[]);
+    expect(flat).toEqual(records);
+    for (const p of parts) expect((p.records as string[]).reduce((n, r) => n + r.length + 6, 0)).toBeLessThanOrEqual(300);
+  });
+
+  it('refuses a single record larger than one call, as a permanent error', () => {
+    try {
+      splitBySize({ table: 'a.b.c', messageType: 'm', recordType: 'proto', records: [b64(2000)] }, 1000);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ZerobusError);
+      expect((err as ZerobusError).code).toBe('BATCH_TOO_LARGE');
+      expect((err as ZerobusError).retryable).toBe(false);
+    }
+  });
+});
