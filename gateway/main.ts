@@ -1,0 +1,26 @@
+import { runMain } from '../common/process/run-main.ts';
+import { startGateway } from './app.ts';
+import { gatewayConfigSchema, protocolOf } from './config.ts';
+
+runMain({
+  name: 'gateway',
+  envVar: 'GATEWAY_CONFIG',
+  defaultPath: 'config/gateway.yaml',
+  schema: gatewayConfigSchema,
+  logLevel: (config) => config.log.level,
+  start: (config, log) => startGateway(config, { log }),
+  started(gateway, config, log, configPath) {
+    const enabled = config.sources.filter((s) => s.enabled);
+    log.info(
+      {
+        gatewayId: gateway.gatewayId,
+        runId: gateway.runId,
+        config: configPath,
+        sources: enabled.map((s) => s.name),
+        tables: [...new Set(enabled.map((s) => s.table ?? config.routing.tables[protocolOf(s)]))],
+        httpPort: gateway.httpPort,
+      },
+      'Gateway started.',
+    );
+  },
+});

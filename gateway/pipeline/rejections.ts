@@ -1,0 +1,68 @@
+import type { Logger } from '../../common/logger.ts';
+import type { Rejection } from '../sources/types.ts';
+import { LogLimiter } from './log-limiter.ts';
+import type { PipelineMetrics } from './metrics.ts';
+
+/** Rejections kept per source for the status page, newest last (a dead-letter store comes later). */
+export const REJECTIONS_KEPT_PER_SOURCE = 20;
+/** At most one warning line per source per interval; it carries the count since the last one. */
+export const REJECTION_LOG_INTERVAL_MS = 5_000;
+/** A kept payload is cut to this many characters, so a flood of large payloads stays small. */
+export const MAX_KEPT_PAYLOAD_CHARS = 1_024;
+export const DEFAULT_REJECTION_KIND = 'invalid_payload';
+
+export interface KeptRejection {
+  at: string;
+  origin: string;
+  kind: string;
+  reason: string;
+  payload: string;
+  payloadTruncated: boolean;
+}
+
+/** Counts, keeps and reports payloads the sources could not turn into readings. */
+export class RejectionStore {
+  readonly #log: Logger;
+  readonly #metrics: PipelineMetrics;
+  readonly #limiter = new LogLimiter(REJECTION_LOG_INTERVAL_MS);
+  readonly #recent = new Map<string, KeptRejection[]>();
+  readonly #counts = new Map<string, number>();
+
+  constructor(log: Logger, metrics: PipelineMetrics) {
+    this.#log = log;
+    this.#metrics = metrics;
+  }
+
+  record(source: string, rejection: Rejection): void {
+    const kind = rejection.kind ?? DEFAULT_REJECTION_KIND;
+    this.#counts.set(source, this.count(source) + 1);
+    this.#metrics.recordsRejected.inc({ source, reason: kind });
+    const kept = this.#recent.get(source) ?? [];
+    kept.push({
+      at: new Date().toISOString(),
+      origin: rejection.origin,
+      kind,
+      reason: rejection.reason,
+      payload: rejection.payload.slice(0, MAX_KEPT_PAYLOAD_CHARS),
+      payloadTruncated: rejection.payload.length > MAX_KEPT_PAYLOAD_CHARS,
+    });
+    if (kept.length > REJECTIONS_KEPT_PER_SOURCE) kept.shift();
+    this.#recent.set(source, kept);
+    this.#limiter.hit(source, (count) =>
+      this.#log.warn({ source, count, kind, reason: rejection.reason, origin: rejection.origin }, 'Rejected payloads that could not become readings.'),
+    );
+  }
+
+  count(source: string): number {
+    return this.#counts.get(source) ?? 0;
+  }
+
+  recent(source: string): KeptRejection[] {
+    return [...(this.#recent.get(source) ?? [])];
+  }
+
+  /** Writes any warning still held back by the rate limit. */
+  flush(): void {
+    this.#limiter.flush();
+  }
+}

@@ -1,0 +1,5 @@
+import type { SourceSpec } from './types.ts';
+import { mqtt } from './mqtt/index.ts';
+
+/** Every source plugin, one line each. Its protocol is its key in a source's config. */
+export const SOURCE_SPECS: ReadonlyArray<SourceSpec<any>> = [mqtt];
