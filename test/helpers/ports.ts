@@ -1,0 +1,1 @@
+export { freePort } from '../../common/net/free-port.ts';
