@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import type { Logger } from '../common/logger.ts';
 import type { Protocol } from '../common/reading.ts';
 import { protocolOf, type GatewayConfig, type SourceConfig } from './config.ts';
+import { GatewayEvents } from './events.ts';
 import { createHttpApp, listen, type HttpServer } from './http.ts';
 import { createPipelineMetrics } from './pipeline/metrics.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
@@ -17,12 +18,15 @@ export interface GatewayDeps {
   log: Logger;
   /** Where metrics are registered; a fresh registry when absent. */
   registry?: Registry;
+  /** In-process events (readings, tags, sources); a fresh bus when absent. */
+  events?: GatewayEvents;
 }
 
 export interface Gateway {
   readonly gatewayId: string;
   readonly runId: string;
   readonly httpPort: number;
+  readonly events: GatewayEvents;
   status(): GatewayStatus;
   /** Stops sources, flushes batches, waits for Redis (bounded), closes queues and HTTP. Safe twice. */
   stop(): Promise<void>;
@@ -44,7 +48,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const registry = deps.registry ?? new Registry();
   const metrics = createPipelineMetrics(registry);
   const sink = new RedisBatchSink({ url: config.redis.url, prefix: config.redis.prefix, log: log.child({ component: 'enqueue' }) });
-  const pipeline = new Pipeline({ config, runId, log: log.child({ component: 'pipeline' }), metrics, sink });
+  const events = deps.events ?? new GatewayEvents();
+  const pipeline = new Pipeline({ config, runId, log: log.child({ component: 'pipeline' }), metrics, sink, events });
   const stopTimeoutMs = config.gateway.stop_timeout_ms;
   const startedAt = new Date().toISOString();
   const sources = config.sources.map((s) => createSource(config, s));
@@ -81,6 +86,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await Promise.allSettled(sources.map((s) => s.source?.stop()));
+      for (const s of sources) if (s.source) events.emit('sourceRemoved', s.name);
       await pipeline.stop(stopTimeoutMs);
       await http?.close();
       log.info('Gateway stopped.');
@@ -91,14 +97,23 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   try {
     http = await listen(createHttpApp({ status, registry }), config.http.host, config.http.port);
     for (const s of sources) {
-      if (s.source) await s.source.start(pipeline.contextFor(s.name, s.table, log.child({ source: s.name, protocol: s.protocol })));
+      if (!s.source) continue;
+      const source = s.source;
+      await source.start(pipeline.contextFor(s.name, s.table, log.child({ source: s.name, protocol: s.protocol })));
+      events.emit('sourceAdded', {
+        name: s.name,
+        protocol: s.protocol,
+        table: s.table,
+        status: () => source.status(),
+        ...(source.write ? { write: (tag, value) => source.write!(tag, value) } : {}),
+      });
     }
   } catch (err) {
     await stop();
     throw err;
   }
   const httpPort = http.port;
-  return { gatewayId, runId, httpPort, status, stop };
+  return { gatewayId, runId, httpPort, events, status, stop };
 }
 
 function createSource(config: GatewayConfig, source: SourceConfig): RunningSource {

@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { SourceReading } from '../../common/reading.ts';
 import type { GatewayConfig } from '../config.ts';
+import type { GatewayEvents } from '../events.ts';
 import type { Rejection, SourceContext } from '../sources/types.ts';
 import { Batcher } from './batcher.ts';
 import { Enqueuer, type EnqueueStatus } from './enqueue.ts';
@@ -15,6 +16,8 @@ export interface PipelineOptions {
   log: Logger;
   metrics: PipelineMetrics;
   sink: BatchSink;
+  /** Where every stamped reading and declared tag set is announced to in-process consumers. */
+  events: GatewayEvents;
 }
 
 export interface SourceCounts {
@@ -32,6 +35,7 @@ export class Pipeline {
   readonly #batcher: Batcher;
   readonly #enqueuer: Enqueuer;
   readonly #rejections: RejectionStore;
+  readonly #events: GatewayEvents;
   readonly #readings = new Map<string, number>();
   #stopping: Promise<void> | undefined;
 
@@ -45,6 +49,7 @@ export class Pipeline {
       this.#enqueuer.push(batch),
     );
     this.#rejections = new RejectionStore(o.log, o.metrics);
+    this.#events = o.events;
   }
 
   /** The context a source runs with: its readings go to `table`. */
@@ -52,6 +57,7 @@ export class Pipeline {
     return {
       emit: (reading) => this.emit(table, reading),
       reject: (rejection) => this.#rejections.record(source, rejection),
+      describe: (tags) => this.#announce(() => this.#events.emit('tags', source, tags)),
       log,
     };
   }
@@ -61,10 +67,20 @@ export class Pipeline {
     this.#readings.set(source, (this.#readings.get(source) ?? 0) + 1);
     this.#metrics.recordsRead.inc({ source });
     const reading = this.stamper.stamp(sourceReading);
+    if (this.#events.listenerCount('reading') > 0) this.#announce(() => this.#events.emit('reading', reading));
     try {
       this.#batcher.add(table, reading);
     } catch (err) {
       this.#rejections.record(source, encodeRejection(reading.tag, sourceReading, err as Error));
+    }
+  }
+
+  /** A listener that throws must not stop the reading on its way to Redis. */
+  #announce(emit: () => void): void {
+    try {
+      emit();
+    } catch (err) {
+      this.#log.warn({ err }, 'A gateway event listener failed; the reading still goes on to Redis.');
     }
   }
 

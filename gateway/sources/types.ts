@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from '../../common/logger.ts';
-import type { Protocol, SourceReading } from '../../common/reading.ts';
+import type { Protocol, ReadingValue, SourceReading } from '../../common/reading.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -18,7 +18,59 @@ export interface SourceContext {
    * keeps it with its reason; the source keeps running.
    */
   reject(rejection: Rejection): void;
+  /**
+   * Declares the tags this source reports, with what it knows of each (type, unit, range,
+   * writability). Call once the tags are known (from config at start, or after discovery);
+   * a later call replaces the whole set. Tags that only appear with readings (MQTT
+   * wildcards) need not be declared. The aggregated OPC UA server builds its address space
+   * from this, and report-by-exception takes EURange from it.
+   */
+  describe(tags: TagInfo[]): void;
   log: Logger;
+}
+
+/** OPC UA builtin type names a tag can carry (the aggregated server's DataType). */
+export type TagDataType =
+  | 'Boolean'
+  | 'SByte'
+  | 'Byte'
+  | 'Int16'
+  | 'UInt16'
+  | 'Int32'
+  | 'UInt32'
+  | 'Int64'
+  | 'UInt64'
+  | 'Float'
+  | 'Double'
+  | 'String'
+  | 'DateTime';
+
+/** What a source knows about one tag before (or besides) its readings. */
+export interface TagInfo {
+  /** The tag path, exactly as in SourceReading.tag; '/' separates folders. */
+  tag: string;
+  dataType?: TagDataType;
+  /** The value is an array of dataType (delivered as JSON text in the reading). */
+  isArray?: boolean;
+  /** Engineering unit, e.g. "degC", "kW". */
+  unit?: string;
+  /** Engineering-unit range, e.g. from an OPC UA EURange property or Modbus tag config. */
+  euRange?: { low: number; high: number };
+  description?: string;
+  /** The source accepts writes to this tag through write(); off unless configured. */
+  writable?: boolean;
+}
+
+/** A write the source refused or could not carry out. */
+export class SourceWriteError extends Error {
+  /** not_writable: the tag is read-only; bad_value: the value does not fit the tag; device: the device refused or did not answer. */
+  readonly reason: 'not_writable' | 'unknown_tag' | 'bad_value' | 'device';
+
+  constructor(message: string, reason: SourceWriteError['reason'], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SourceWriteError';
+    this.reason = reason;
+  }
 }
 
 export interface Rejection {
@@ -39,6 +91,11 @@ export interface Source {
   start(ctx: SourceContext): Promise<void>;
   stop(): Promise<void>;
   status(): SourceStatus;
+  /**
+   * Writes a value through to the device, for tags declared writable. Resolves once the
+   * device confirmed the write; rejects with SourceWriteError. Absent on read-only drivers.
+   */
+  write?(tag: string, value: ReadingValue): Promise<void>;
 }
 
 /** One plugin, one spec: its protocol key in config, its schema, and its factory. */
