@@ -1,5 +1,6 @@
 import type { SourceSpec } from './types.ts';
+import { modbus } from './modbus/index.ts';
 import { mqtt } from './mqtt/index.ts';
 
 /** Every source plugin, one line each. Its protocol is its key in a source's config. */
-export const SOURCE_SPECS: ReadonlyArray<SourceSpec<any>> = [mqtt];
+export const SOURCE_SPECS: ReadonlyArray<SourceSpec<any>> = [mqtt, modbus];
