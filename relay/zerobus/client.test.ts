@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitBySize } from './client.ts';
+import { RECORD_FRAMING_BYTES, recordCallBytes, splitBySize } from './client.ts';
 import { ZerobusError } from './errors.ts';
 
 const b64 = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64');
@@ -28,6 +28,17 @@ describe('splitBySize', () => {
       expect(err).toBeInstanceOf(ZerobusError);
       expect((err as ZerobusError).code).toBe('BATCH_TOO_LARGE');
       expect((err as ZerobusError).retryable).toBe(false);
+      expect((err as ZerobusError).scope).toBe('request');
     }
+  });
+});
+
+describe('recordCallBytes', () => {
+  it.each([0, 1, 2, 3, 100, 101, 102])('counts the decoded bytes of a %i-byte protobuf record plus framing', (bytes) => {
+    expect(recordCallBytes(b64(bytes), 'proto')).toBe(bytes + RECORD_FRAMING_BYTES);
+  });
+
+  it('counts the UTF-8 bytes of a JSON record plus framing', () => {
+    expect(recordCallBytes('{"a":"é"}', 'json')).toBe(10 + RECORD_FRAMING_BYTES);
   });
 });

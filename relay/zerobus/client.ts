@@ -12,7 +12,9 @@ import { TokenProvider } from './token.ts';
 export const MAX_CALL_BYTES = 10 * 1024 * 1024;
 export const CALL_ENVELOPE_BYTES = 64 * 1024;
 /** Per-record framing in a repeated bytes field: tag plus a varint length. */
-const RECORD_FRAMING_BYTES = 6;
+export const RECORD_FRAMING_BYTES = 6;
+/** The most record bytes (with framing) one ingest call carries. */
+export const MAX_PAYLOAD_BYTES = MAX_CALL_BYTES - CALL_ENVELOPE_BYTES;
 export const SDK_NAME = 'iot-connector-relay/0.1.0';
 const KEEPALIVE_TIME_MS = 30_000;
 
@@ -24,9 +26,17 @@ export interface IngestBatch {
   records: string[];
 }
 
+/**
+ * Which stream of a table a batch goes on. 'shared': the table's stream, with up to
+ * max_inflight_batches in flight. 'isolated': a second stream with one batch in flight, so a
+ * refusal on it concerns exactly that batch (used to find the bad records of a batch).
+ */
+export type IngestLane = 'shared' | 'isolated';
+
 export interface StreamStatus {
   table: string;
   messageType: string;
+  lane: IngestLane;
   state: StreamState;
   streamId: string | undefined;
   pendingBatches: number;
@@ -63,6 +73,10 @@ export class ZerobusClient {
       'grpc.primary_user_agent': SDK_NAME,
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.max_send_message_length': MAX_CALL_BYTES + CALL_ENVELOPE_BYTES,
+      // grpc-js waits up to 120 s between reconnections by default, and fails calls at once
+      // meanwhile: after a long outage the relay would stay cut off well after the service is back.
+      'grpc.initial_reconnect_backoff_ms': config.recovery_initial_ms,
+      'grpc.max_reconnect_backoff_ms': config.recovery_max_ms,
     });
     this.#tokens = new TokenProvider({
       workspaceUrl: config.workspace_url,
@@ -75,16 +89,24 @@ export class ZerobusClient {
   }
 
   /** Sends a batch, split where it would pass 10 MiB, and resolves when all of it is durable. */
-  async ingest(batch: IngestBatch): Promise<void> {
+  async ingest(batch: IngestBatch, lane: IngestLane = 'shared'): Promise<void> {
     if (this.#closed) throw new ZerobusError('zerobus client is closed', { code: 'CLIENT_CLOSED', retryable: true, table: batch.table });
-    const stream = this.#stream(batch.table, batch.messageType, batch.recordType);
-    await Promise.all(splitBySize(batch).map((payload) => stream.send(payload)));
+    const payloads = splitBySize(batch);
+    const stream = this.#stream(batch.table, batch.messageType, batch.recordType, lane);
+    await Promise.all(payloads.map((payload) => stream.send(payload)));
+  }
+
+  /** True when the endpoint accepts a connection (TCP, TLS, HTTP/2) within timeoutMs. Sends nothing. */
+  reachable(timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return new Promise((resolve) => this.#channel.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err)));
   }
 
   status(): StreamStatus[] {
     return [...this.#streams.entries()].map(([key, stream]) => ({
       table: key.split('|')[0] ?? key,
       messageType: key.split('|')[1] ?? '',
+      lane: (key.split('|')[3] ?? 'shared') as IngestLane,
       state: stream.state,
       streamId: stream.streamId,
       pendingBatches: stream.pendingBatches,
@@ -100,8 +122,8 @@ export class ZerobusClient {
     this.#channel.close();
   }
 
-  #stream(table: string, messageType: string, recordType: RecordType): TableStream {
-    const key = `${table}|${messageType}|${recordType}`;
+  #stream(table: string, messageType: string, recordType: RecordType, lane: IngestLane): TableStream {
+    const key = `${table}|${messageType}|${recordType}|${lane}`;
     let stream = this.#streams.get(key);
     if (!stream) {
       stream = new TableStream({
@@ -110,11 +132,11 @@ export class ZerobusClient {
         ...(recordType === 'proto' ? { descriptorProto: descriptorBytes(messageType) } : {}),
         client: this.#channel,
         tokens: this.#tokens,
-        log: this.#log.child({ table }),
+        log: this.#log.child(lane === 'isolated' ? { table, lane } : { table }),
         sdkName: SDK_NAME,
         ackTimeoutMs: this.#config.ack_timeout_ms,
         connectTimeoutMs: this.#config.connect_timeout_ms,
-        maxInflightBatches: this.#config.max_inflight_batches,
+        maxInflightBatches: lane === 'isolated' ? 1 : this.#config.max_inflight_batches,
         recovery: { initialMs: this.#config.recovery_initial_ms, maxMs: this.#config.recovery_max_ms, maxAttempts: this.#config.recovery_attempts },
         ...(this.#observer ? { observer: this.#observer } : {}),
       });
@@ -125,7 +147,14 @@ export class ZerobusClient {
 }
 
 /** Splits a batch into payloads of at most 10 MiB each, keeping record order. */
-export function splitBySize(batch: IngestBatch, limit = MAX_CALL_BYTES - CALL_ENVELOPE_BYTES): BatchPayload[] {
+/** What one record of a job (base64 protobuf or JSON text) takes in an ingest call, framing included. */
+export function recordCallBytes(text: string, recordType: RecordType): number {
+  if (recordType === 'json') return Buffer.byteLength(text) + RECORD_FRAMING_BYTES;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding + RECORD_FRAMING_BYTES;
+}
+
+export function splitBySize(batch: IngestBatch, limit = MAX_PAYLOAD_BYTES): BatchPayload[] {
   const out: BatchPayload[] = [];
   let current: Array<Buffer | string> = [];
   let size = 0;
@@ -143,6 +172,7 @@ export function splitBySize(batch: IngestBatch, limit = MAX_CALL_BYTES - CALL_EN
         code: 'BATCH_TOO_LARGE',
         retryable: false,
         table: batch.table,
+        scope: 'request',
       });
     }
     if (size + bytes > limit) flush();

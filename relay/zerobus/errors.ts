@@ -12,18 +12,33 @@ export type ZerobusErrorCode =
   | 'BATCH_TOO_LARGE'
   | 'CLIENT_CLOSED';
 
+/**
+ * What a permanent refusal is about. 'stream': the stream itself (token, grant, schema at
+ * create_stream): every batch for the table meets it. 'request': a request on an open stream
+ * (or a record too large to send): it may be the records of one of the batches in flight, so
+ * sending the batches one at a time tells which records are bad.
+ */
+export type RefusalScope = 'stream' | 'request';
+
 export class ZerobusError extends Error {
   readonly code: ZerobusErrorCode;
   readonly retryable: boolean;
   /** The table the failure concerns. */
   readonly table: string | undefined;
+  readonly scope: RefusalScope;
 
-  constructor(message: string, options: { code: ZerobusErrorCode; retryable: boolean; table?: string; cause?: unknown }) {
+  constructor(message: string, options: { code: ZerobusErrorCode; retryable: boolean; table?: string; cause?: unknown; scope?: RefusalScope }) {
     super(message, { cause: options.cause });
     this.name = 'ZerobusError';
     this.code = options.code;
     this.retryable = options.retryable;
     this.table = options.table;
+    this.scope = options.scope ?? 'stream';
+  }
+
+  /** The same failure with another scope. */
+  withScope(scope: RefusalScope): ZerobusError {
+    return new ZerobusError(this.message, { code: this.code, retryable: this.retryable, table: this.table, cause: this.cause, scope });
   }
 }
 

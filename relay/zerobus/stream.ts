@@ -248,7 +248,8 @@ export class TableStream {
       // refusal. Refused on an open stream: only the batches in flight share its failure.
       const failed = wasOpen ? this.#batches.takeSent() : this.#batches.takeAll();
       log.warn({ table, code: error.code, err: error.message, batches: failed.length }, 'Zerobus rejected batches; handing them back.');
-      for (const item of failed) item.reject(error);
+      const handed = wasOpen ? error.withScope('request') : error;
+      for (const item of failed) item.reject(handed);
       this.#releaseWaiters();
       this.#state = 'idle';
       if (this.#batches.size > 0) this.#pump();

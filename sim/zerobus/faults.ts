@@ -42,6 +42,20 @@ export const faultsSchema = z
       .default(0)
       .describe('Once: after this many ingest messages on a stream are written, drop every connection before acking (0: never).'),
     reject_schema_tables: z.array(tableName).default([]).describe('Tables whose create_stream is refused as a schema mismatch (INVALID_ARGUMENT).'),
+    reject_values: z
+      .array(
+        z
+          .object({
+            table: tableName.describe('Table the constraint applies to.'),
+            column: z.string().min(1).describe('Column (proto field name) to check.'),
+            value: z.union([z.string(), z.number(), z.boolean()]).describe('A record whose column holds this value is refused.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe(
+        'Table constraints: a request holding a record whose column equals the value is refused as INVALID_ARGUMENT naming the offset and record index, and none of it lands.',
+      ),
     token_endpoint: z
       .object({
         status: z.union([z.literal(401), z.literal(403), z.literal(500), z.literal(503)]).describe('HTTP status the token endpoint answers.'),
@@ -96,6 +110,18 @@ export class Faults {
 
   rejectsSchema(table: string): boolean {
     return this.#settings.reject_schema_tables.includes(table);
+  }
+
+  /** The first record (index and constraint) that a table's reject_values refuse, if any. Rows are JSON lines. */
+  violation(table: string, rows: string[]): { index: number; column: string; value: string | number | boolean } | undefined {
+    const rules = this.#settings.reject_values.filter((r) => r.table === table);
+    if (rules.length === 0) return undefined;
+    for (let index = 0; index < rows.length; index++) {
+      const row = JSON.parse(rows[index] ?? '{}') as Record<string, unknown>;
+      const rule = rules.find((r) => row[r.column] === r.value);
+      if (rule) return { index, column: rule.column, value: rule.value };
+    }
+    return undefined;
   }
 
   /** True once, when a stream has written its Nth message: time to drop every connection. */

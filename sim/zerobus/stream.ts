@@ -113,6 +113,13 @@ export function serveStream(call: Call, deps: StreamDeps): void {
       }
       const { offset, lines } = decodeIngest(request, expectedOffset, format);
       expectedOffset++;
+      const violation = faults.violation(table, lines);
+      if (violation) {
+        throw new Refusal(
+          status.INVALID_ARGUMENT,
+          `offset ${offset} record ${violation.index}: column ${violation.column} = ${JSON.stringify(violation.value)} violates a constraint of ${table}`,
+        );
+      }
       if (!quota.take(lines.length, Date.now())) {
         throw new Refusal(status.RESOURCE_EXHAUSTED, `quota exceeded: ${faults.quotaPerStream} records/s per stream`);
       }
