@@ -85,6 +85,7 @@ export class ZerobusClient {
       clientSecret: config.client_secret,
       refreshMarginMs: config.token_refresh_margin_ms,
       log,
+      ...(config.ca_file ? { caFile: config.ca_file } : {}),
     });
   }
 

@@ -1,3 +1,5 @@
+import { connect as netConnect } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReading } from '../../common/records/encode.ts';
 import { BRONZE_MESSAGE } from '../../common/records/schemas.ts';
@@ -52,6 +54,24 @@ describe('ZerobusClient over TLS', () => {
     await client.close(1000);
     expect(await emulator.count(table)).toBe(20);
     expect(front.handshakes).toBeGreaterThan(before);
+  });
+
+  it('trusts ca_file for an https:// workspace URL as well, so one setting covers the token request', async () => {
+    const table = 'main.iot.tls_token';
+    const tokenFront = createTlsServer({ cert: pki.server.cert, key: pki.server.key }, (tls) => {
+      const backend = netConnect({ host: '127.0.0.1', port: Number(new URL(emulator.workspaceUrl).port) });
+      tls.pipe(backend).pipe(tls);
+      tls.on('error', () => backend.destroy());
+      backend.on('error', () => tls.destroy());
+    });
+    await new Promise<void>((resolve) => tokenFront.listen(0, '127.0.0.1', resolve));
+    extra.push({ close: () => new Promise<void>((resolve) => tokenFront.close(() => resolve())) });
+    const workspaceUrl = `https://127.0.0.1:${(tokenFront.address() as { port: number }).port}`;
+    const config = emulator.zerobusConfig({ endpoint: front.address, workspace_url: workspaceUrl, insecure: false, ca_file: pki.caFile });
+    const client = new ZerobusClient(config, captureLogger().log);
+    await client.ingest({ table, messageType: MESSAGE, recordType: 'proto', records: records(1, 5) });
+    await client.close(1000);
+    expect(await emulator.count(table)).toBe(5);
   });
 
   it('refuses a server signed by an unknown CA without ca_file: UNAVAILABLE, retryable, and says to set ca_file', async () => {
