@@ -81,6 +81,40 @@ export function makeCertificates(options: { hosts?: string[]; notBefore?: Date; 
   };
 }
 
+/**
+ * A client certificate (extKeyUsage clientAuth) signed by the CA, for brokers that require
+ * one. With a passphrase, the key is PKCS#8 encrypted with AES-256-CBC.
+ */
+export function makeClientCertificate(ca: Pem, options: { commonName?: string; passphrase?: string } = {}): Pem {
+  const now = Date.now();
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: KEY_BITS });
+  const forgePublic = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  const caCert = forge.pki.certificateFromPem(ca.cert);
+  const cert = newCertificate(forgePublic, new Date(now - DAY_MS), new Date(now + VALID_DAYS * DAY_MS));
+  cert.setSubject([{ name: 'commonName', value: options.commonName ?? 'iot-connector test client' }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(ca.key), forge.md.sha256.create());
+  const key = options.passphrase
+    ? privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: options.passphrase }).toString()
+    : privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { cert: forge.pki.certificateToPem(cert), key };
+}
+
+/** Writes PEM text to files in dir; returns their paths by name. */
+export async function writePemFiles<K extends string>(dir: string, files: Record<K, string>): Promise<Record<K, string>> {
+  const paths = {} as Record<K, string>;
+  for (const [name, text] of Object.entries(files) as Array<[K, string]>) {
+    paths[name] = join(dir, `${name}.pem`);
+    await writeFile(paths[name], text);
+  }
+  return paths;
+}
+
 /** Certificates as makeCertificates() makes them, with the CA written to a temporary file. */
 export async function makeTestPki(options: Parameters<typeof makeCertificates>[0] = {}): Promise<TestPki> {
   const { ca, server } = makeCertificates(options);

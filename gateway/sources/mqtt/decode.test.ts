@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJsonPayload, parseTimestampUs, type DecodeSpec } from './decode.ts';
+import { decodeJsonPayload, extractReading, parseTimestampUs, type DecodeSpec } from './decode.ts';
 
 const spec = (value_path = 'value', timestamp_path?: string): DecodeSpec => ({ value_path, timestamp_path });
 
@@ -42,6 +42,20 @@ describe('decodeJsonPayload', () => {
   });
 });
 
+describe('quality_path', () => {
+  const q = (quality_path: string, quality_numbers?: 'opcua' | 'opcda'): DecodeSpec => ({ value_path: 'v', quality_path, quality_numbers });
+  it.each([
+    ['a word', { v: 1, q: 'GOOD' }, q('q'), { value: 1, quality: 0 }],
+    ['a StatusCode number', { v: 1, q: 0x80310000 }, q('q'), { value: 1, quality: 0x80310000 }],
+    ['an OPC DA number', { v: 1, q: 24 }, q('q', 'opcda'), { value: 1, quality: 0x80310000 }],
+    ['a nested path', { v: 1, meta: { ok: false } }, q('meta.ok'), { value: 1, quality: 0x80000000 }],
+    ['a missing quality', { v: 1 }, q('q'), { kind: 'quality_not_found', reason: "quality path 'q' not found" }],
+    ['an unknown word', { v: 1, q: 'meh' }, q('q'), { kind: 'invalid_quality', reason: "quality 'meh' is not a known quality word or OPC UA status code name" }],
+  ])('reads %s', (_name, doc, s, expected) => {
+    expect(extractReading(doc, s)).toEqual(expected);
+  });
+});
+
 describe('parseTimestampUs', () => {
   it.each([
     ['2024-05-01T12:00:00Z', 1_714_564_800_000_000],
@@ -51,11 +65,14 @@ describe('parseTimestampUs', () => {
     ['2024-05-01T14:00:00+0200', 1_714_564_800_000_000],
     ['2024-05-01 12:00:00.5Z', 1_714_564_800_500_000],
     [1_714_564_800_000.5, 1_714_564_800_000_500],
+    ['2024-05-01T06:30:00-05:30', 1_714_564_800_000_000],
+    ['2024-02-29T00:00:00Z', 1_709_164_800_000_000],
+    ['2024-05-01t12:00:00.000001z', 1_714_564_800_000_001],
   ])('reads %s as %i µs', (input, expected) => {
     expect(parseTimestampUs(input)).toBe(expected);
   });
 
-  it.each([[-1], [Number.NaN], [9e15], ['2024-13-45T00:00:00Z'], ['yesterday']])('refuses %s', (input) => {
+  it.each([[-1], [Number.NaN], [9e15], ['2024-13-45T00:00:00Z'], ['2023-02-29T00:00:00Z'], ['2024-05-01T24:00:00Z'], ['2024-05-01T12:00:00+25:00'], ['2024-05-01T12:00:00.Z'], ['2024-05-01T12:00:00Zx'], ['2024-05-01X12:00:00Z'], ['2024-05-01T12:00:00+02:0'], ['2024/05/01T12:00:00Z'], ['2024-05-01T12:00:00'], ['yesterday']])('refuses %s', (input) => {
     expect(typeof parseTimestampUs(input)).toBe('string');
   });
 });

@@ -86,6 +86,16 @@ describe('MqttSource connection handling', () => {
     expect(source.status().state).toBe('stopped');
   });
 
+  it('puts the reason of an MQTT 5 DISCONNECT from the broker in status', async () => {
+    const server = await startDisconnectingServer();
+    const source = new MqttSource('v5', config(server.url, { protocol_version: 5 }));
+    await source.start(recordingContext());
+    const status = await until('the reason in status', () => (source.status().lastError ? source.status() : undefined));
+    expect(status.lastError).toBe('broker disconnected the client: reason code 142');
+    await source.stop();
+    await server.stop();
+  });
+
   it('reconnects by itself and subscribes again after the broker comes back', async () => {
     const port = await freePort();
     let embedded = await startAedes(port);
@@ -109,6 +119,34 @@ describe('MqttSource connection handling', () => {
     await embedded.stop();
   });
 });
+
+/**
+ * Mosquitto 2.0.11 closes the socket without an MQTT 5 DISCONNECT (on session takeover and on
+ * shutdown alike), so this server plays the part: it accepts each CONNECT, then sends a
+ * DISCONNECT with reason code 0x8E (session taken over) and hangs up.
+ */
+async function startDisconnectingServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const CONNACK_V5_ACCEPTED = Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00]);
+  const DISCONNECT_V5_TAKEN_OVER = Buffer.from([0xe0, 0x02, 0x8e, 0x00]);
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', () => {
+      socket.write(CONNACK_V5_ACCEPTED);
+      socket.end(DISCONNECT_V5_TAKEN_OVER);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 /** An in-process broker on a fixed port, so it can be stopped and started again there. */
 async function startAedes(port: number): Promise<{ stop(): Promise<void> }> {

@@ -4,7 +4,7 @@ import { MqttSource } from './driver.ts';
 
 export type { MqttConfig } from './config.ts';
 
-/** The MQTT source plugin: reads JSON payloads from topic subscriptions. */
+/** The MQTT source plugin: reads json, plain and Sparkplug B payloads from topic subscriptions. */
 export const mqtt: SourceSpec<MqttConfig> = {
   protocol: 'mqtt',
   configSchema: mqttConfigSchema,

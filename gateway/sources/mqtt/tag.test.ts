@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highestLevel, parseTagTemplate, renderTag, type TagPart } from './tag.ts';
+import { DEFAULT_SPARKPLUG_TAG_TEMPLATE, highestLevel, parseTagTemplate, renderSparkplugTag, renderTag, type TagPart } from './tag.ts';
 
 function render(template: string, topic: string) {
   return renderTag(parseTagTemplate(template) as TagPart[], topic);
@@ -38,5 +38,30 @@ describe('tag templates', () => {
   it('finds the highest level a template names', () => {
     expect(highestLevel(parseTagTemplate('{1}/{4}/{topic}') as TagPart[])).toBe(4);
     expect(highestLevel(parseTagTemplate('{topic}') as TagPart[])).toBe(-1);
+  });
+});
+
+describe('sparkplug tag templates', () => {
+  const names = { group_id: 'plant1', edge_node_id: 'edge7', device_id: 'press3', metric: 'Motor/Speed' };
+  const render = (template: string, n = names) => renderSparkplugTag(parseTagTemplate(template, 'sparkplug') as TagPart[], n);
+
+  it('renders a device metric under group, edge node and device', () => {
+    expect(render(DEFAULT_SPARKPLUG_TAG_TEMPLATE)).toBe('plant1/edge7/press3/Motor/Speed');
+  });
+
+  it('drops the empty device segment of a node metric', () => {
+    expect(render(DEFAULT_SPARKPLUG_TAG_TEMPLATE, { ...names, device_id: '' })).toBe('plant1/edge7/Motor/Speed');
+  });
+
+  it('keeps fixed text', () => {
+    expect(render('site-a/{device_id}.{metric}')).toBe('site-a/press3.Motor/Speed');
+  });
+
+  it.each([
+    ['{topic}/{metric}', 'unknown placeholder {topic}: a sparkplug_b tag uses {group_id}, {edge_node_id}, {device_id} and {metric}'],
+    ['{group_id}', 'a sparkplug_b tag must contain {metric}, or every metric of a device would share one tag'],
+    ['{metric', 'unbalanced brace: placeholders look like {metric}'],
+  ])('refuses %j', (template, problem) => {
+    expect(parseTagTemplate(template, 'sparkplug')).toBe(problem);
   });
 });
