@@ -113,7 +113,8 @@ describe('gateway end to end: Mosquitto to BullMQ', () => {
       ['spare', 'disabled', 0, 0, 0],
     ]);
     expect(status.sources[0]?.recentRejections).toEqual([expect.objectContaining({ origin: 'plant/line1/temp', kind: 'invalid_json', payload: '{"value": oops}' })]);
-    expect(status.pending).toEqual({ batches: 0, records: 0, bytes: 0, openRecords: 0 });
+    expect(status.queue).toMatchObject({ batches: 0, records: 0, bytes: 0, openRecords: 0 });
+    expect(status.spool).toEqual({ enabled: false });
 
     const base = `http://127.0.0.1:${gateway.httpPort}`;
     expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' });
@@ -138,10 +139,78 @@ describe('gateway end to end: Mosquitto to BullMQ', () => {
     const { gateway, prefix } = await run('json', 60_000);
     await publisher.publishAsync('plant/a/temp', '{"value": "RUN", "ts": "2024-05-01T00:00:00Z"}', { qos: 1 });
     await until('the reading read', () => gateway.status().sources[0]?.readings === 1);
-    expect(gateway.status().pending.openRecords).toBe(1);
+    expect(gateway.status().queue.openRecords).toBe(1);
     await gateway.stop();
     const jobs = await queuedJobs(prefix);
     expect(jobs.map((j) => j.recordType)).toEqual(['json']);
     expect(jobs.flatMap((j) => j.records.map((r) => JSON.parse(r)))).toEqual([expect.objectContaining({ seq: 1, tag: 'a/temp', value_string: 'RUN', value_type: 'string' })]);
+  });
+
+  it('sends only changes and heartbeats to Redis while every reading still reaches in-process listeners', async () => {
+    const prefix = uniquePrefix('app-rbe');
+    prefixes.push(prefix);
+    const config = parseConfigText(
+      `
+gateway: { id: gw-rbe }
+redis: { url: ${testRedisUrl()}, prefix: ${prefix} }
+http: { host: 127.0.0.1, port: 0 }
+batching: { max_wait_ms: 10 }
+sources:
+  - name: rbe
+    table: ${TABLE}
+    report: { mode: deadband, deadband_abs: 0.5, heartbeat_s: 1, tags: [{ match: "rbe/status", mode: change }] }
+    mqtt: { url: ${broker.url}, subscriptions: [{ topic: "rbe/#", format: plain }] }
+`,
+      gatewayConfigSchema,
+      {},
+    );
+    const gateway = await startGateway(config, { log: captureLogger().log });
+    const seen: Array<[string, unknown, number]> = [];
+    gateway.events.on('reading', (r) => seen.push([r.tag, r.value, r.seq]));
+    try {
+      await until('subscribed', () => gateway.status().sources[0]?.state === 'connected');
+      const sent: Array<[string, string]> = [
+        ['rbe/temp', '10'],
+        ['rbe/temp', '10.3'],
+        ['rbe/temp', '10.5'],
+        ['rbe/temp', '10.6'],
+        ['rbe/status', '1'],
+        ['rbe/status', '1'],
+        ['rbe/status', '2'],
+      ];
+      for (const [topic, value] of sent) await publisher.publishAsync(topic, value, { qos: 1 });
+      await until('all read', () => gateway.status().sources[0]?.readings === sent.length);
+      // One heartbeat per tag after 1 s of nothing reported: the latest value again, with its own seq.
+      await until('two heartbeats enqueued', () => gateway.status().tables[TABLE]?.recordsEnqueued === 6, 5_000);
+      expect(gateway.status().sources[0]).toMatchObject({ filtered: 3, heartbeats: 2, lastSeq: 6 });
+      // Listeners got every reading; a kept-back one carries the last written seq.
+      expect(seen).toEqual([
+        ['rbe/temp', 10, 1],
+        ['rbe/temp', 10.3, 1],
+        ['rbe/temp', 10.5, 1],
+        ['rbe/temp', 10.6, 2],
+        ['rbe/status', 1, 3],
+        ['rbe/status', 1, 3],
+        ['rbe/status', 2, 4],
+      ]);
+      const rows = (await queuedJobs(prefix)).flatMap((j) => j.records.map((r) => decodeRecord(j.messageType, r)));
+      expect(rows.map((r) => [r.seq, r.tag, r.value_number])).toEqual([
+        [1, 'rbe/temp', 10],
+        [2, 'rbe/temp', 10.6],
+        [3, 'rbe/status', 1],
+        [4, 'rbe/status', 2],
+        [5, 'rbe/temp', 10.6],
+        [6, 'rbe/status', 2],
+      ]);
+      // A heartbeat keeps the measured value's event time; its ingest time is when it was sent.
+      expect(rows[4]?.event_time).toBe(rows[1]?.event_time);
+      expect(Number(rows[4]?.ingest_time)).toBeGreaterThan(Number(rows[1]?.ingest_time));
+      const metrics = await (await fetch(`http://127.0.0.1:${gateway.httpPort}/metrics`)).text();
+      expect(metrics).toContain('records_filtered_total{source="rbe"} 3');
+      expect(metrics).toContain('records_heartbeat_total{source="rbe"} 2');
+      expect(metrics).toContain('connection_status{source="rbe"} 1');
+    } finally {
+      await gateway.stop();
+    }
   });
 });

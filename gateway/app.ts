@@ -1,16 +1,24 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import type { Env } from '../common/config/interpolate.ts';
 import type { Logger } from '../common/logger.ts';
-import type { Protocol } from '../common/reading.ts';
-import { protocolOf, type GatewayConfig, type SourceConfig } from './config.ts';
+import type { GatewayConfig } from './config.ts';
 import { GatewayEvents } from './events.ts';
 import { createHttpApp, listen, type HttpServer } from './http.ts';
-import { createPipelineMetrics } from './pipeline/metrics.ts';
+import { Enqueuer } from './pipeline/enqueue.ts';
+import { createPipelineMetrics, registerLiveGauges } from './pipeline/metrics.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { RedisBatchSink } from './pipeline/redis-sink.ts';
+import type { RejectionStore } from './pipeline/rejections.ts';
 import { newRunId } from './pipeline/stamp.ts';
+import type { ReloadPlan } from './reload/diff.ts';
+import { Reloader, type ReloadResult, type ReloadTrigger } from './reload/reloader.ts';
+import { SourceSet } from './source-set.ts';
+import type { SpoolFs } from './spool/fs.ts';
+import { loadSpoolKey } from './spool/key.ts';
+import { Spool } from './spool/spool.ts';
 import { SOURCE_SPECS } from './sources/registry.ts';
-import type { Source } from './sources/types.ts';
-import type { GatewayStatus } from './status.ts';
+import type { SourceSpec } from './sources/types.ts';
+import type { GatewayStatus, Readiness } from './status.ts';
 
 export type { GatewayStatus } from './status.ts';
 
@@ -20,6 +28,14 @@ export interface GatewayDeps {
   registry?: Registry;
   /** In-process events (readings, tags, sources); a fresh bus when absent. */
   events?: GatewayEvents;
+  /** The file the config came from: reload reads it again. Absent: no reload. */
+  configFile?: string;
+  /** Environment for ${VAR} in a reloaded file; process.env when absent. */
+  env?: Env;
+  /** Source plugins; the registry's when absent (a test may add its own). */
+  sourceSpecs?: ReadonlyArray<SourceSpec<any>>;
+  /** File access for the spool's segments; the real file system when absent (a test injects faults). */
+  spoolFs?: SpoolFs;
 }
 
 export interface Gateway {
@@ -27,67 +43,111 @@ export interface Gateway {
   readonly runId: string;
   readonly httpPort: number;
   readonly events: GatewayEvents;
+  /** Payloads the sources could not turn into readings; subscribe to forward them (dead-letter store). */
+  readonly rejections: Pick<RejectionStore, 'subscribe'>;
   status(): GatewayStatus;
-  /** Stops sources, flushes batches, waits for Redis (bounded), closes queues and HTTP. Safe twice. */
+  ready(): Readiness;
+  /** Reads the config file again and applies it (see docs/gateway.md); rejects when there is no file. */
+  reload(trigger: ReloadTrigger): Promise<ReloadResult>;
+  /** Stops sources, then flushes batches to Redis, or to the spool when Redis is down. Safe twice. */
   stop(): Promise<void>;
 }
 
-interface RunningSource {
-  name: string;
-  protocol: Protocol;
-  table: string;
-  enabled: boolean;
-  source?: Source;
-}
-
-/** Starts every enabled source, the pipeline to Redis and the HTTP API. */
+/** Opens the spool, starts the pipeline to Redis, the HTTP API and every enabled source. */
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
   const runId = newRunId();
   const gatewayId = config.gateway.id;
   const log = deps.log.child({ gatewayId, runId });
   const registry = deps.registry ?? new Registry();
   const metrics = createPipelineMetrics(registry);
-  const sink = new RedisBatchSink({ url: config.redis.url, prefix: config.redis.prefix, log: log.child({ component: 'enqueue' }) });
   const events = deps.events ?? new GatewayEvents();
-  const pipeline = new Pipeline({ config, runId, log: log.child({ component: 'pipeline' }), metrics, sink, events });
-  const stopTimeoutMs = config.gateway.stop_timeout_ms;
   const startedAt = new Date().toISOString();
-  const sources = config.sources.map((s) => createSource(config, s));
+
+  let enqueuer: Enqueuer | undefined;
+  const spool = await openSpool(config, log, deps.spoolFs, (table, records, reason) => enqueuer?.countDrop(table, records, reason));
+  const sink = new RedisBatchSink({ url: config.redis.url, prefix: config.redis.prefix, log: log.child({ component: 'enqueue' }) });
+  let sources: SourceSet | undefined;
+  enqueuer = new Enqueuer({
+    sink,
+    gatewayId,
+    runId,
+    log: log.child({ component: 'enqueue' }),
+    metrics,
+    queue: { maxBatches: config.queue.max_batches, maxBytes: config.queue.max_bytes, policy: config.queue.policy },
+    ...(spool ? { spool } : {}),
+    onBlockedChange: (blocked) => sources?.setPaused(blocked),
+  });
+  const b = config.batching;
+  const pipeline = new Pipeline({
+    gatewayId,
+    runId,
+    log: log.child({ component: 'pipeline' }),
+    metrics,
+    batching: { maxRecords: b.max_records, maxBytes: b.max_bytes, maxWaitMs: b.max_wait_ms },
+    recordType: config.routing.record_type,
+    enqueuer,
+    events,
+  });
+  const set = new SourceSet({ pipeline, events, log, specs: deps.sourceSpecs ?? SOURCE_SPECS });
+  sources = set;
+  let current = config;
+
+  const apply = async (plan: ReloadPlan) => {
+    const next = plan.effective;
+    if (plan.batchingChanged) pipeline.setBatchLimits({ maxRecords: next.batching.max_records, maxBytes: next.batching.max_bytes, maxWaitMs: next.batching.max_wait_ms });
+    const failed = await set.apply(next, plan.sources);
+    current = next;
+    return { failed };
+  };
+  const reloads = new Counter({ name: 'config_reloads_total', help: 'Config reloads, by result (applied or rejected).', labelNames: ['result'], registers: [registry] });
+  const reloader = deps.configFile ? new Reloader({ file: deps.configFile, env: deps.env ?? process.env, initial: config, log, apply, reloads }) : undefined;
 
   const status = (): GatewayStatus => {
-    const enqueue = pipeline.enqueueStatus();
+    const e = pipeline.enqueueStatus();
     return {
       gatewayId,
       runId,
       startedAt,
-      sources: sources.map((s) => {
-        const st = s.source?.status();
+      sources: set.entries().map((s) => {
+        const st = set.statusOf(s);
         return {
           name: s.name,
           protocol: s.protocol,
           enabled: s.enabled,
           table: s.table,
-          state: st?.state ?? 'disabled',
-          ...(st?.lastError !== undefined ? { lastError: st.lastError, lastErrorAt: st.lastErrorAt } : {}),
+          state: st.state,
+          ...(st.lastError !== undefined ? { lastError: st.lastError, lastErrorAt: st.lastErrorAt } : {}),
           ...pipeline.sourceCounts(s.name),
         };
       }),
-      tables: enqueue.tables,
-      pending: { batches: enqueue.pendingBatches, records: enqueue.pendingRecords, bytes: enqueue.pendingBytes, openRecords: enqueue.openRecords },
-      redis: {
-        consecutiveFailures: enqueue.consecutiveFailures,
-        ...(enqueue.lastError !== undefined ? { lastError: enqueue.lastError, lastErrorAt: enqueue.lastErrorAt } : {}),
-      },
+      tables: e.tables,
+      queue: { ...e.queue, openRecords: e.openRecords },
+      spool: e.spool ? { enabled: true, ...e.spool } : { enabled: false },
+      spooling: e.spooling,
+      blocked: e.blocked,
+      redis: e.redis,
+      dropped: e.dropped,
+      config: { restartRequired: reloader?.last?.restartRequired ?? [], ...(reloader?.last ? { lastReload: reloader.last } : {}) },
     };
   };
+  const ready = (): Readiness => {
+    const e = pipeline.enqueueStatus();
+    const accepting = e.spool?.accepting ?? false;
+    return { ready: e.redis.connected || accepting, redis: { connected: e.redis.connected }, spool: { enabled: e.spool !== undefined, accepting } };
+  };
+  registerLiveGauges(registry, {
+    connections: () => set.entries().map((s) => ({ source: s.name, connected: set.statusOf(s).state === 'connected' })),
+    redisConnected: () => sink.connected(),
+    spool: () => spool?.status(),
+  });
 
   let http: HttpServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await Promise.allSettled(sources.map((s) => s.source?.stop()));
-      for (const s of sources) if (s.source) events.emit('sourceRemoved', s.name);
-      await pipeline.stop(stopTimeoutMs);
+      await reloader?.stop();
+      await set.stopAll();
+      await pipeline.stop(current.gateway.stop_timeout_ms);
       await http?.close();
       log.info('Gateway stopped.');
     })();
@@ -95,33 +155,46 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   };
 
   try {
-    http = await listen(createHttpApp({ status, registry }), config.http.host, config.http.port);
-    for (const s of sources) {
-      if (!s.source) continue;
-      const source = s.source;
-      await source.start(pipeline.contextFor(s.name, s.table, log.child({ source: s.name, protocol: s.protocol })));
-      events.emit('sourceAdded', {
-        name: s.name,
-        protocol: s.protocol,
-        table: s.table,
-        status: () => source.status(),
-        ...(source.write ? { write: (tag, value) => source.write!(tag, value) } : {}),
-      });
-    }
+    http = await listen(
+      createHttpApp({
+        status,
+        ready,
+        registry,
+        ...(reloader ? { reload: () => reloader.reload('http') } : {}),
+        ...(config.http.api_token ? { apiToken: config.http.api_token } : {}),
+      }),
+      config.http.host,
+      config.http.port,
+    );
+    await set.startAll(config);
+    await reloader?.watch();
   } catch (err) {
     await stop();
     throw err;
   }
-  const httpPort = http.port;
-  return { gatewayId, runId, httpPort, events, status, stop };
+  if (!spool) log.warn('No spool configured (spool.dir): batches wait in memory only while Redis is down, up to queue.max_bytes.');
+  const reload = (trigger: ReloadTrigger): Promise<ReloadResult> =>
+    reloader ? reloader.reload(trigger) : Promise.reject(new Error('the gateway was started without a config file'));
+  return { gatewayId, runId, httpPort: http.port, events, rejections: pipeline.rejections, status, ready, reload, stop };
 }
 
-function createSource(config: GatewayConfig, source: SourceConfig): RunningSource {
-  const protocol = protocolOf(source);
-  const table = source.table ?? config.routing.tables[protocol];
-  const spec = SOURCE_SPECS.find((s) => s.protocol === protocol);
-  if (!spec) throw new Error(`no source plugin for protocol ${protocol}`);
-  const running: RunningSource = { name: source.name, protocol, table, enabled: source.enabled };
-  if (source.enabled) running.source = spec.create(source.name, (source as Record<string, unknown>)[protocol]);
-  return running;
+async function openSpool(
+  config: GatewayConfig,
+  log: Logger,
+  fs: SpoolFs | undefined,
+  onDrop: (table: string, records: number, reason: 'spool_full' | 'spool_corrupt' | 'disk_full' | 'spool_error') => void,
+): Promise<Spool | undefined> {
+  const s = config.spool;
+  if (s.dir === undefined) return undefined;
+  const key = s.encryption ? await loadSpoolKey(s.encryption) : undefined;
+  return Spool.open({
+    dir: s.dir,
+    maxBytes: s.max_bytes,
+    segmentBytes: s.segment_bytes,
+    policy: s.policy,
+    log: log.child({ component: 'spool' }),
+    onDrop,
+    ...(key ? { key } : {}),
+    ...(fs ? { fs } : {}),
+  });
 }

@@ -1,8 +1,12 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { httpSchema, logSchema, redisSchema } from '../common/config/shared.ts';
+import { httpSchema, logSchema, redisSchema, secretString } from '../common/config/shared.ts';
 import { tableName } from '../common/tables.ts';
 import type { Protocol } from '../common/reading.ts';
+import { DEFAULT_QUEUE_MAX_BATCHES, DEFAULT_QUEUE_MAX_BYTES } from './pipeline/enqueue.ts';
+import { OVERFLOW_POLICIES } from './pipeline/memory-queue.ts';
+import { reportSchema } from './pipeline/report/config.ts';
+import { spoolSchema } from './spool/config.ts';
 import { SOURCE_SPECS } from './sources/registry.ts';
 
 export const DEFAULT_BATCH_MAX_RECORDS = 500;
@@ -11,6 +15,12 @@ export const DEFAULT_BATCH_MAX_WAIT_MS = 50;
 export const DEFAULT_GATEWAY_HTTP_PORT = 8081;
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 export const MAX_STOP_TIMEOUT_MS = 600_000;
+export const DEFAULT_RELOAD_DEBOUNCE_MS = 500;
+const MIN_QUEUE_BYTES = 1024;
+const MAX_QUEUE_BYTES = 16 * 1024 * 1024 * 1024;
+const MAX_QUEUE_BATCHES = 10_000_000;
+const MIN_DEBOUNCE_MS = 10;
+const MAX_DEBOUNCE_MS = 60_000;
 
 export const DEFAULT_TABLES: Record<Protocol, string> = {
   mqtt: 'main.iot.mqtt_bronze',
@@ -35,6 +45,52 @@ const batchingSchema = z
   .strict()
   .describe('Micro-batching per target table.');
 
+const queueSchema = z
+  .object({
+    max_batches: z.number().int().min(1).max(MAX_QUEUE_BATCHES).default(DEFAULT_QUEUE_MAX_BATCHES).describe('Batches the memory queue holds at most.'),
+    max_bytes: z
+      .number()
+      .int()
+      .min(MIN_QUEUE_BYTES)
+      .max(MAX_QUEUE_BYTES)
+      .default(DEFAULT_QUEUE_MAX_BYTES)
+      .describe('Wire bytes the memory queue holds at most. With a spool it spills there past half of this.'),
+    policy: z
+      .enum(OVERFLOW_POLICIES)
+      .default('drop_oldest')
+      .describe(
+        'At the bound: drop_oldest evicts the oldest batches, drop_newest refuses new ones, block asks the sources to pause at 80% and drops (reason blocked) only what a source that cannot pause still sends at 100%.',
+      ),
+  })
+  .strict()
+  .describe('The memory queue in front of Redis and the spool.');
+
+const reloadSchema = z
+  .object({
+    watch: z.boolean().default(true).describe('Reload when the config file changes (as well as on SIGHUP and POST /config/reload).'),
+    debounce_ms: z
+      .number()
+      .int()
+      .min(MIN_DEBOUNCE_MS)
+      .max(MAX_DEBOUNCE_MS)
+      .default(DEFAULT_RELOAD_DEBOUNCE_MS)
+      .describe('Quiet time after the last change to the file before it is reloaded, so an editor save is read once.'),
+  })
+  .strict()
+  .describe('Hot reload of the configuration; see docs/gateway.md for what applies live.');
+
+const API_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const MIN_API_TOKEN_CHARS = 16;
+
+const gatewayHttpSchema = httpSchema(DEFAULT_GATEWAY_HTTP_PORT).extend({
+  api_token: secretString()
+    .refine((t) => t.reveal().length >= MIN_API_TOKEN_CHARS && API_TOKEN.test(t.reveal()), {
+      message: `expected at least ${MIN_API_TOKEN_CHARS} characters of A-Z a-z 0-9 . _ ~ + / - (e.g. openssl rand -hex 24)`,
+    })
+    .optional()
+    .describe('Bearer token for mutating endpoints (POST /config/reload); pass it as ${ENV_VAR}. Unset: those endpoints answer 403.'),
+});
+
 const routingSchema = z
   .object({
     record_type: z.enum(['proto', 'json']).default('proto').describe('How records are encoded for Zerobus: protobuf (default) or JSON.'),
@@ -57,6 +113,7 @@ const sourceSchema = z
     name: z.string().regex(NAME, { message: 'expected letters, digits, _, . or -' }).describe('Unique source name; it leads every tag path.'),
     enabled: z.boolean().default(true).describe('A disabled source is validated but not started.'),
     table: tableName.optional().describe("Target table; defaults to routing.tables for the source's protocol."),
+    report: reportSchema.optional(),
     ...Object.fromEntries(SOURCE_SPECS.map((spec) => [spec.protocol, spec.configSchema.optional()])),
   })
   .strict()
@@ -83,14 +140,17 @@ export const gatewayConfigSchema = z
           .min(0)
           .max(MAX_STOP_TIMEOUT_MS)
           .default(DEFAULT_STOP_TIMEOUT_MS)
-          .describe('At stop, longest wait for Redis to take the batches still in memory; what is left then is counted as lost.'),
+          .describe('At stop, longest wait for Redis to take the batches still in memory; what is left then goes to the spool, or without one is counted as lost.'),
       })
       .strict()
       .prefault({}),
     log: logSchema.prefault({}),
     redis: redisSchema.prefault({}),
-    http: httpSchema(DEFAULT_GATEWAY_HTTP_PORT).prefault({}),
+    http: gatewayHttpSchema.prefault({}),
     batching: batchingSchema.prefault({}),
+    queue: queueSchema.prefault({}),
+    spool: spoolSchema.prefault({}),
+    reload: reloadSchema.prefault({}),
     routing: routingSchema.prefault({}),
     sources: z.array(sourceSchema).min(1).describe('The data sources; each names exactly one protocol.'),
   })

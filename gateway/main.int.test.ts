@@ -164,7 +164,7 @@ describe('gateway CLI', () => {
       // Pending, and the first write to the dead Redis has failed (so its warning is logged).
       await until('one batch pending after a failed write', async () => {
         const s = await status();
-        return s.pending.batches === 1 && s.redis.consecutiveFailures >= 1;
+        return s.queue.batches === 1 && s.redis.consecutiveFailures >= 1;
       });
       return { proc, lines, broker };
     }
@@ -176,7 +176,7 @@ describe('gateway CLI', () => {
       await broker.stop();
       expect(run.code).toBe(0);
       expect(lines().filter((l) => l.msg === 'Cannot write batches to Redis; keeping them in memory and retrying.')).toHaveLength(1);
-      expect(lines().find((l) => l.level === 'error')).toMatchObject({ msg: 'Lost batches that were not written to Redis before shutdown.', batches: 1, records: 1 });
+      expect(lines().find((l) => l.level === 'error')).toMatchObject({ msg: 'Lost batches that were neither written to Redis nor spooled before shutdown.', reason: 'shutdown', batches: 1, records: 1 });
     });
 
     it('exits 1 at once on a second signal while the stop is still waiting', async () => {

@@ -8,7 +8,7 @@ runMain({
   defaultPath: 'config/gateway.yaml',
   schema: gatewayConfigSchema,
   logLevel: (config) => config.log.level,
-  start: (config, log) => startGateway(config, { log }),
+  start: (config, log, configFile) => startGateway(config, { log, ...(configFile ? { configFile } : {}) }),
   started(gateway, config, log, configPath) {
     const enabled = config.sources.filter((s) => s.enabled);
     log.info(
@@ -19,8 +19,11 @@ runMain({
         sources: enabled.map((s) => s.name),
         tables: [...new Set(enabled.map((s) => s.table ?? config.routing.tables[protocolOf(s)]))],
         httpPort: gateway.httpPort,
+        spool: config.spool.dir ?? null,
       },
       'Gateway started.',
     );
   },
+  // The reload logs its own outcome (applied, or refused with every problem).
+  onSighup: (gateway) => void gateway.reload('sighup').catch(() => {}),
 });

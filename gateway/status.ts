@@ -1,6 +1,9 @@
 import type { Protocol } from '../common/reading.ts';
 import type { TableCounts } from './pipeline/enqueue.ts';
+import type { OverflowPolicy } from './pipeline/memory-queue.ts';
 import type { KeptRejection } from './pipeline/rejections.ts';
+import type { ReloadResult } from './reload/reloader.ts';
+import type { SpoolStatus } from './spool/spool.ts';
 import type { ConnectionState } from './sources/types.ts';
 
 /** What GET /status returns. */
@@ -10,19 +13,36 @@ export interface GatewayStatus {
   startedAt: string;
   sources: SourceStatusEntry[];
   tables: Record<string, TableCounts>;
-  pending: {
-    /** Batches waiting in memory for Redis. */
+  /** The memory queue in front of Redis and the spool. */
+  queue: {
     batches: number;
     records: number;
     bytes: number;
+    maxBatches: number;
+    maxBytes: number;
+    policy: OverflowPolicy;
     /** Records in batches still filling. */
     openRecords: number;
   };
+  /** The disk spool; enabled false when spool.dir is unset. */
+  spool: (SpoolStatus & { enabled: true }) | { enabled: false };
+  /** True while batches go through the spool (Redis failing, or the spool still draining). */
+  spooling: boolean;
+  /** True while the block policy asks the sources to pause. */
+  blocked: boolean;
   redis: {
-    /** Failed writes since the last success; above 0 means Redis is unreachable now. */
+    connected: boolean;
+    /** Failed writes since the last success; above 0 means Redis is unreachable or refusing now. */
     consecutiveFailures: number;
     lastError?: string;
     lastErrorAt?: string;
+  };
+  /** Records lost since start, by reason (see records_dropped_total). */
+  dropped: Record<string, number>;
+  config: {
+    /** Changed settings that wait for a restart. */
+    restartRequired: string[];
+    lastReload?: ReloadResult;
   };
 }
 
@@ -31,11 +51,23 @@ export interface SourceStatusEntry {
   protocol: Protocol;
   enabled: boolean;
   table: string;
-  state: ConnectionState | 'disabled';
+  state: ConnectionState | 'disabled' | 'failed';
   lastError?: string;
   lastErrorAt?: string;
   readings: number;
+  /** Over the last 5 s. */
+  readingsPerSecond: number;
+  /** Kept from Redis by report-by-exception. */
+  filtered: number;
+  heartbeats: number;
   lastSeq: number;
   rejected: number;
   recentRejections: KeptRejection[];
+}
+
+/** What GET /ready returns: ready when Redis takes writes or the spool does. */
+export interface Readiness {
+  ready: boolean;
+  redis: { connected: boolean };
+  spool: { enabled: boolean; accepting: boolean };
 }

@@ -15,15 +15,18 @@ export interface MainSpec<S extends z.ZodType, R extends { stop(): Promise<void>
   defaultPath: string;
   schema: S;
   logLevel(config: z.output<S>): LogLevel;
-  start(config: z.output<S>, log: Logger): Promise<R>;
+  /** configFile is the file the config was read from, '' when it came from defaults. */
+  start(config: z.output<S>, log: Logger, configFile: string): Promise<R>;
   /** Logs the start line with what the operator needs to know. */
   started(running: R, config: z.output<S>, log: Logger, configPath: string): void;
+  /** Called on SIGHUP while running (e.g. reload the config). Without it SIGHUP keeps Node's default. */
+  onSighup?(running: R, log: Logger): void;
 }
 
 /**
  * The one lifecycle every process shares, and the only code that exits: parse arguments,
  * load and validate the config (starting nothing when it is wrong), start, then stop on
- * SIGINT/SIGTERM. A second signal exits at once with 1.
+ * SIGINT/SIGTERM. A second signal exits at once with 1. SIGHUP goes to spec.onSighup, if any.
  */
 export function runMain<S extends z.ZodType, R extends { stop(): Promise<void> }>(spec: MainSpec<S, R>): void {
   main(spec, process.argv.slice(2)).then(
@@ -66,12 +69,15 @@ async function main<S extends z.ZodType, R extends { stop(): Promise<void> }>(sp
   const title = spec.name.charAt(0).toUpperCase() + spec.name.slice(1);
   let running: R;
   try {
-    running = await spec.start(config, log);
+    running = await spec.start(config, log, cli.configPath);
   } catch (err) {
     log.fatal({ err }, `${title} failed to start.`);
     return EXIT_FAILURE;
   }
   spec.started(running, config, log, configPath);
+  const onSighup = spec.onSighup;
+  // Left in place during the stop too, so a late SIGHUP does not take Node's default (exit).
+  if (onSighup) process.on('SIGHUP', () => onSighup(running, log));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);

@@ -45,7 +45,7 @@ export function wireBytes(data: string, type: RecordType): number {
  * of a different message type close the open batch first, as one batch has one message type.
  */
 export class Batcher {
-  readonly #limits: BatchLimits;
+  #limits: BatchLimits;
   readonly #recordType: RecordType;
   readonly #onBatch: (batch: Batch, reason: FlushReason) => void;
   readonly #open = new Map<string, Open>();
@@ -82,6 +82,11 @@ export class Batcher {
     if (open.records.length >= this.#limits.maxRecords) this.#flush(table, 'max_records');
     else if (open.bytes >= this.#limits.maxBytes) this.#flush(table, 'max_bytes');
     else if (this.#stopped) this.#flush(table, 'stop');
+  }
+
+  /** New limits for batches opened from now on (a config reload). */
+  setLimits(limits: BatchLimits): void {
+    this.#limits = limits;
   }
 
   /** Hands on every open batch now. */

@@ -1,27 +1,38 @@
 import { BATCH_JOB_VERSION, type BatchJob } from '../../common/batch.ts';
 import { backoffDelayMs, type BackoffPolicy } from '../../common/backoff.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { Spool, SpoolStatus } from '../spool/spool.ts';
 import type { Batch } from './batcher.ts';
-import { LogLimiter } from './log-limiter.ts';
+import { DropCounter, type DropReason } from './drops.ts';
+import { MemoryQueue, type OverflowPolicy, type PendingBatch, type QueueLimits } from './memory-queue.ts';
 import type { PipelineMetrics } from './metrics.ts';
-import { PendingList, type PendingBatch, type PendingLimits } from './pending.ts';
 import type { BatchSink } from './redis-sink.ts';
+import { Spiller } from './spill.ts';
 
 /**
- * Redis-down policy (until the disk spool exists):
- * - A batch is never dropped because a write failed: it stays at the head of an in-memory
- *   pending list, in order, and is retried with exponential backoff for as long as it takes.
- * - The pending list is bounded (MAX_PENDING_BATCHES, MAX_PENDING_BYTES). A batch that would
- *   overflow it is dropped (drop newest), counted in records_dropped_total{reason="overflow"}
- *   and logged at ERROR, at most once per DROP_LOG_INTERVAL_MS with a count. Sources are not
- *   paused: an MQTT broker cannot be asked to hold data for a clean session.
- * - At stop, batches still pending after the stop timeout are counted in
- *   records_dropped_total{reason="shutdown"} and logged at ERROR.
+ * Where a batch goes, in order:
+ * - Redis up, spool empty: from the memory queue straight to Redis.
+ * - A write fails (Redis unreachable or refusing): with a spool, the failed batch and
+ *   everything after it go to the spool, fsynced, and the spool is delivered oldest first,
+ *   before anything newer, once writes succeed again; without one they wait in memory.
+ *   Every failed write is retried with backoff, for as long as it takes.
+ * - The memory queue fills past SPILL_AT_FILL (Redis slow): it spills to the spool too.
+ * Bounds: the memory queue (queue.*) and the spool (spool.*) each apply their policy at
+ * their bound, and every record dropped is counted in records_dropped_total{reason} and
+ * logged at ERROR. Under block, the sources are asked to pause (onBlockedChange) at
+ * BLOCK_HIGH_WATER of the memory queue and to resume at BLOCK_LOW_WATER.
+ * At stop: wait up to the stop timeout for Redis to take what is in memory, then spool the
+ * rest; only without a spool (or with one refusing) is anything lost, counted as shutdown.
  */
-export const MAX_PENDING_BATCHES = 10_000;
-export const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_QUEUE_MAX_BATCHES = 10_000;
+export const DEFAULT_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_ENQUEUE_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 10_000 };
-export const DROP_LOG_INTERVAL_MS = 10_000;
+export const SPILL_AT_FILL = 0.5;
+export const BLOCK_HIGH_WATER = 0.8;
+export const BLOCK_LOW_WATER = 0.5;
+/** At stop, how often the wait for the memory queue to empty looks again. */
+const STOP_POLL_MS = 20;
+const SPOOL_EMPTY_RECHECK_MS = 100;
 
 export interface EnqueuerOptions {
   sink: BatchSink;
@@ -29,116 +40,196 @@ export interface EnqueuerOptions {
   runId: string;
   log: Logger;
   metrics: PipelineMetrics;
-  limits?: PendingLimits;
+  queue?: QueueLimits;
+  spool?: Spool;
   backoff?: BackoffPolicy;
+  /** Called when the block policy asks the sources to pause (true) or lets them resume (false). */
+  onBlockedChange?: (blocked: boolean) => void;
 }
 
 export interface TableCounts {
   batchesEnqueued: number;
   recordsEnqueued: number;
+  recordsSpooled: number;
   recordsDropped: number;
 }
 
 export interface EnqueueStatus {
-  pendingBatches: number;
-  pendingRecords: number;
-  pendingBytes: number;
-  /** Failed writes since the last success; above 0 means Redis is unreachable now. */
-  consecutiveFailures: number;
-  lastError?: string;
-  lastErrorAt?: string;
+  queue: { batches: number; records: number; bytes: number; maxBatches: number; maxBytes: number; policy: OverflowPolicy };
+  /** True while batches go through the spool (Redis failing, or the spool not yet drained). */
+  spooling: boolean;
+  /** True while the block policy asks the sources to pause. */
+  blocked: boolean;
+  redis: { connected: boolean; consecutiveFailures: number; lastError?: string; lastErrorAt?: string };
+  spool?: SpoolStatus;
   tables: Record<string, TableCounts>;
+  /** Records dropped since start, by reason. */
+  dropped: Record<string, number>;
 }
 
-/** Sends batches to the sink in order, one at a time, holding them in memory while it fails. */
 export class Enqueuer {
   readonly #o: EnqueuerOptions;
-  readonly #pending: PendingList;
-  readonly #drops = new LogLimiter(DROP_LOG_INTERVAL_MS);
+  readonly #memory: MemoryQueue;
+  readonly #drops: DropCounter;
+  readonly #spiller: Spiller | undefined;
   readonly #batchCounter = new Map<string, number>();
   readonly #tables = new Map<string, TableCounts>();
-  readonly #emptyWaiters: Array<() => void> = [];
-  #running: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #running: Promise<void>;
+  #work: (() => void) | undefined;
+  #spooling: boolean;
+  #directInFlight = false;
+  #blocked = false;
   #failures = 0;
+  #nextAttemptAt = 0;
   #lastError: string | undefined;
   #lastErrorAt: string | undefined;
-  #stopping: Promise<void> | undefined;
   #closed = false;
+  #stopping: Promise<void> | undefined;
 
   constructor(options: EnqueuerOptions) {
     this.#o = options;
-    this.#pending = new PendingList(options.limits ?? { maxBatches: MAX_PENDING_BATCHES, maxBytes: MAX_PENDING_BYTES });
+    this.#memory = new MemoryQueue(options.queue ?? { maxBatches: DEFAULT_QUEUE_MAX_BATCHES, maxBytes: DEFAULT_QUEUE_MAX_BYTES, policy: 'drop_oldest' });
+    this.#drops = new DropCounter(options.log, options.metrics, (table, records) => (this.#counts(table).recordsDropped += records));
+    this.#spooling = options.spool !== undefined && !options.spool.isEmpty;
+    if (options.spool) {
+      this.#spiller = new Spiller({
+        spool: options.spool,
+        memory: this.#memory,
+        log: options.log,
+        canSpill: () => this.#spooling && !this.#directInFlight,
+        onSpooled: (items) => this.#spooled(items),
+        onRefused: (item, reason) => this.#drop([item], reason),
+        onProgress: () => {
+          this.#gauges();
+          this.#wake();
+        },
+      });
+    }
+    this.#running = this.#forward();
   }
 
-  /** Queues a batch for Redis. False when it was dropped (pending list full, or stopped). */
+  /** Takes a batch for Redis; false when it was dropped (queue full, or stopped). */
   push(batch: Batch): boolean {
     const counter = (this.#batchCounter.get(batch.table) ?? 0) + 1;
     this.#batchCounter.set(batch.table, counter);
     const item: PendingBatch = { batch, jobId: `${this.#o.gatewayId}.${this.#o.runId}.${counter}`, createdAtMs: Date.now() };
-    if (this.#closed || !this.#pending.push(item)) {
-      this.#drop([item], this.#closed ? 'shutdown' : 'overflow');
+    if (this.#closed) {
+      this.#drop([item], 'shutdown');
       return false;
     }
+    const { accepted, dropped } = this.#memory.push(item);
+    const refused = accepted ? [] : [item];
+    const evicted = accepted ? dropped : dropped.filter((d) => d !== item);
+    if (evicted.length > 0) this.#drop(evicted, 'queue_full');
+    if (refused.length > 0) this.#drop(refused, this.#memory.limits.policy === 'block' ? 'blocked' : 'queue_full');
     this.#gauges();
-    this.#kick();
-    return true;
+    this.#wake();
+    this.#spiller?.wake();
+    return accepted;
   }
 
-  /** Waits up to timeoutMs for the pending list to empty, then closes the sink. Safe twice. */
+  /** Drops counted elsewhere that belong in the same totals (the spool's evictions). */
+  countDrop(table: string, records: number, reason: DropReason): void {
+    this.#drops.count(table, records, 0, reason);
+  }
+
+  status(): EnqueueStatus {
+    const m = this.#memory;
+    return {
+      queue: { batches: m.size, records: m.records, bytes: m.bytes, maxBatches: m.limits.maxBatches, maxBytes: m.limits.maxBytes, policy: m.limits.policy },
+      spooling: this.#spooling,
+      blocked: this.#blocked,
+      redis: {
+        connected: this.#o.sink.connected?.() ?? this.#failures === 0,
+        consecutiveFailures: this.#failures,
+        ...(this.#lastError !== undefined ? { lastError: this.#lastError, lastErrorAt: this.#lastErrorAt } : {}),
+      },
+      ...(this.#o.spool ? { spool: this.#o.spool.status() } : {}),
+      tables: Object.fromEntries([...this.#tables].map(([table, counts]) => [table, { ...counts }])),
+      dropped: this.#drops.byReason(),
+    };
+  }
+
+  /**
+   * Waits up to timeoutMs for Redis to take what is in memory, spools the rest, and closes
+   * the sink and the spool. Safe twice.
+   */
   stop(timeoutMs: number): Promise<void> {
     this.#stopping ??= this.#stop(timeoutMs);
     return this.#stopping;
   }
 
-  status(): EnqueueStatus {
-    return {
-      pendingBatches: this.#pending.size,
-      pendingRecords: this.#pending.records,
-      pendingBytes: this.#pending.bytes,
-      consecutiveFailures: this.#failures,
-      ...(this.#lastError !== undefined ? { lastError: this.#lastError, lastErrorAt: this.#lastErrorAt } : {}),
-      tables: Object.fromEntries([...this.#tables].map(([table, counts]) => [table, { ...counts }])),
-    };
-  }
-
-  #kick(): void {
-    if (this.#running || this.#closed) return;
-    this.#running = this.#drain().finally(() => {
-      this.#running = undefined;
-    });
-  }
-
-  async #drain(): Promise<void> {
-    for (;;) {
-      const head = this.#pending.peek();
-      if (!head || this.#closed) return;
-      try {
-        await this.#o.sink.send(this.#job(head), head.jobId);
-      } catch (err) {
-        if (this.#closed) return;
-        this.#failed(err as Error);
-        await this.#sleep(backoffDelayMs(this.#o.backoff ?? DEFAULT_ENQUEUE_BACKOFF, this.#failures));
+  async #forward(): Promise<void> {
+    while (!this.#closed) {
+      const spool = this.#o.spool;
+      if (spool && !this.#spooling && this.#memory.fill() >= SPILL_AT_FILL) this.#startSpooling();
+      const waitMs = this.#nextAttemptAt - Date.now();
+      if (waitMs > 0) {
+        await this.#idle(waitMs);
         continue;
       }
-      if (this.#closed) return;
-      this.#pending.shift();
-      this.#gauges();
-      this.#succeeded(head);
+      if (spool && !spool.isEmpty) await this.#deliverFromSpool(spool);
+      // While spooling, memory goes through the spool, unless the spool refuses writes (a full
+      // disk under block): then the oldest batch in memory is the oldest of all, and goes direct.
+      else if (this.#spiller?.busy || (spool && this.#spooling && spool.status().accepting)) await this.#idle();
+      else if (this.#memory.size > 0) await this.#deliverFromMemory();
+      else await this.#idle();
     }
+  }
+
+  async #deliverFromSpool(spool: Spool): Promise<void> {
+    let head: PendingBatch | undefined;
+    try {
+      head = await spool.peek();
+    } catch (err) {
+      this.#o.log.error({ err }, 'Cannot read the spool; retrying.');
+      this.#nextAttemptAt = Date.now() + backoffDelayMs(this.#o.backoff ?? DEFAULT_ENQUEUE_BACKOFF, 1);
+      return;
+    }
+    if (!head) {
+      // isEmpty said there was a batch; should the books ever disagree, do not spin.
+      await this.#idle(SPOOL_EMPTY_RECHECK_MS);
+      return;
+    }
+    try {
+      await this.#o.sink.send(this.#job(head), head.jobId);
+    } catch (err) {
+      spool.release();
+      this.#failed(err as Error);
+      return;
+    }
+    spool.ack();
+    this.#succeeded(head);
+  }
+
+  async #deliverFromMemory(): Promise<void> {
+    const head = this.#memory.peek() as PendingBatch;
+    this.#memory.pin(1);
+    this.#directInFlight = true;
+    try {
+      await this.#o.sink.send(this.#job(head), head.jobId);
+    } catch (err) {
+      this.#memory.unpin();
+      this.#failed(err as Error);
+      if (this.#o.spool) this.#startSpooling();
+      return;
+    } finally {
+      this.#directInFlight = false;
+      this.#spiller?.wake();
+    }
+    this.#memory.shift();
+    this.#gauges();
+    this.#succeeded(head);
+  }
+
+  #startSpooling(): void {
+    this.#spooling = true;
+    this.#spiller?.wake();
   }
 
   #job(item: PendingBatch): BatchJob {
     const b = item.batch;
-    return {
-      v: BATCH_JOB_VERSION,
-      table: b.table,
-      messageType: b.messageType,
-      recordType: b.recordType,
-      records: b.records,
-      gatewayId: this.#o.gatewayId,
-      createdAtMs: item.createdAtMs,
-    };
+    return { v: BATCH_JOB_VERSION, table: b.table, messageType: b.messageType, recordType: b.recordType, records: b.records, gatewayId: this.#o.gatewayId, createdAtMs: item.createdAtMs };
   }
 
   #succeeded(item: PendingBatch): void {
@@ -149,10 +240,13 @@ export class Enqueuer {
     this.#o.metrics.batchesEnqueued.inc({ table });
     this.#o.metrics.recordsEnqueued.inc({ table }, records.length);
     if (this.#failures > 0) {
-      this.#o.log.info({ failedAttempts: this.#failures, pendingBatches: this.#pending.size }, 'Writing batches to Redis again.');
+      this.#o.log.info({ failedAttempts: this.#failures, queuedBatches: this.#memory.size, spooledBatches: this.#o.spool?.status().batches ?? 0 }, 'Writing batches to Redis again.');
       this.#failures = 0;
+      this.#nextAttemptAt = 0;
     }
-    if (this.#pending.size === 0) for (const resolve of this.#emptyWaiters.splice(0)) resolve();
+    // Back to the direct path once the spool is drained and nothing is on its way into it.
+    if (this.#spooling && this.#o.spool?.isEmpty && !this.#spiller?.busy && this.#memory.fill() < SPILL_AT_FILL) this.#spooling = false;
+    this.#updateBlocked();
   }
 
   #failed(err: Error): void {
@@ -160,70 +254,100 @@ export class Enqueuer {
     this.#lastError = err.message;
     this.#lastErrorAt = new Date().toISOString();
     this.#o.metrics.enqueueErrors.inc();
+    this.#nextAttemptAt = Date.now() + backoffDelayMs(this.#o.backoff ?? DEFAULT_ENQUEUE_BACKOFF, this.#failures);
     if (this.#failures === 1) {
-      this.#o.log.warn({ err, pendingBatches: this.#pending.size }, 'Cannot write batches to Redis; keeping them in memory and retrying.');
+      const message = this.#o.spool
+        ? 'Cannot write batches to Redis; spooling them to disk and retrying.'
+        : 'Cannot write batches to Redis; keeping them in memory and retrying.';
+      this.#o.log.warn({ err, queuedBatches: this.#memory.size }, message);
     }
   }
 
-  #drop(items: PendingBatch[], reason: 'overflow' | 'shutdown'): void {
-    let records = 0;
+  #spooled(items: PendingBatch[]): void {
     for (const { batch } of items) {
-      records += batch.records.length;
-      this.#counts(batch.table).recordsDropped += batch.records.length;
-      this.#o.metrics.recordsDropped.inc({ table: batch.table, reason }, batch.records.length);
+      this.#counts(batch.table).recordsSpooled += batch.records.length;
+      this.#o.metrics.recordsSpooled.inc({ table: batch.table }, batch.records.length);
     }
-    if (reason === 'shutdown') {
-      this.#o.log.error({ batches: items.length, records }, 'Lost batches that were not written to Redis before shutdown.');
-      return;
+    this.#updateBlocked();
+  }
+
+  #drop(items: PendingBatch[], reason: DropReason): void {
+    const byTable = new Map<string, { records: number; batches: number }>();
+    for (const { batch } of items) {
+      const t = byTable.get(batch.table) ?? { records: 0, batches: 0 };
+      t.records += batch.records.length;
+      t.batches += 1;
+      byTable.set(batch.table, t);
     }
-    this.#drops.hit(reason, (batches) =>
-      this.#o.log.error(
-        { batches, pendingBatches: this.#pending.size, pendingBytes: this.#pending.bytes },
-        'Pending list is full; dropped the newest batches. Data was lost.',
-      ),
-    );
+    for (const [table, t] of byTable) this.#drops.count(table, t.records, t.batches, reason, { policy: this.#memory.limits.policy });
+  }
+
+  #updateBlocked(): void {
+    if (this.#memory.limits.policy !== 'block') return;
+    const fill = this.#memory.fill();
+    const blocked = this.#blocked ? fill > BLOCK_LOW_WATER : fill >= BLOCK_HIGH_WATER;
+    if (blocked === this.#blocked) return;
+    this.#blocked = blocked;
+    this.#o.metrics.blocked.set(blocked ? 1 : 0);
+    if (blocked) this.#o.log.warn({ queuedBytes: this.#memory.bytes, queuedBatches: this.#memory.size }, 'Memory queue is nearly full under policy block; asking sources to pause.');
+    else this.#o.log.info({ queuedBytes: this.#memory.bytes }, 'Memory queue has room again; letting sources resume.');
+    this.#o.onBlockedChange?.(blocked);
   }
 
   #gauges(): void {
-    this.#o.metrics.pendingBatches.set(this.#pending.size);
-    this.#o.metrics.pendingRecords.set(this.#pending.records);
+    this.#o.metrics.queueBatches.set(this.#memory.size);
+    this.#o.metrics.queueRecords.set(this.#memory.records);
+    this.#o.metrics.queueBytes.set(this.#memory.bytes);
+    this.#updateBlocked();
   }
 
   #counts(table: string): TableCounts {
     let counts = this.#tables.get(table);
     if (!counts) {
-      counts = { batchesEnqueued: 0, recordsEnqueued: 0, recordsDropped: 0 };
+      counts = { batchesEnqueued: 0, recordsEnqueued: 0, recordsSpooled: 0, recordsDropped: 0 };
       this.#tables.set(table, counts);
     }
     return counts;
   }
 
-  #sleep(ms: number): Promise<void> {
+  /** Sleeps until woken (new work, stop) or, with ms, until then. */
+  #idle(ms?: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const self = this;
       function done() {
         clearTimeout(timer);
+        if (self.#work === done) self.#work = undefined;
         resolve();
       }
-      this.#wake = done;
+      this.#work = done;
     });
   }
 
+  #wake(): void {
+    this.#work?.();
+  }
+
   async #stop(timeoutMs: number): Promise<void> {
-    this.#wake?.();
-    let timer: NodeJS.Timeout | undefined;
-    const empty = new Promise<void>((resolve) => {
-      if (this.#pending.size === 0) resolve();
-      else this.#emptyWaiters.push(resolve);
-    });
-    await Promise.race([empty, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    const deadline = Date.now() + timeoutMs;
+    if (this.#failures > 0 && this.#o.spool) this.#startSpooling();
+    while (this.#memory.size > 0 && Date.now() < deadline) {
+      if (this.#failures > 0 && this.#o.spool) this.#startSpooling();
+      await new Promise((r) => setTimeout(r, Math.min(STOP_POLL_MS, Math.max(0, deadline - Date.now()))));
+    }
     this.#closed = true;
-    this.#wake?.();
-    const lost = this.#pending.drain();
+    this.#wake();
+    await this.#running;
+    if (this.#spiller) {
+      this.#spooling = true;
+      await this.#spiller.stop();
+    }
+    const lost = this.#memory.drain();
     this.#gauges();
     if (lost.length > 0) this.#drop(lost, 'shutdown');
     this.#drops.flush();
+    await this.#o.spool?.close();
     await this.#o.sink.close();
   }
 }
+

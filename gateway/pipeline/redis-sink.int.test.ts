@@ -68,11 +68,11 @@ describe('RedisBatchSink against Redis', () => {
     await until('the first batch stored', () => enqueuer.status().tables[TABLE]?.batchesEnqueued === 1);
     await server.stop();
     for (let n = 2; n <= 6; n++) enqueuer.push(batch(n));
-    await until('failed writes', () => enqueuer.status().consecutiveFailures >= 2);
-    expect(enqueuer.status().pendingBatches).toBe(5);
+    await until('failed writes', () => enqueuer.status().redis.consecutiveFailures >= 2);
+    expect(enqueuer.status().queue.batches).toBe(5);
 
     server = await startRedisServer(port);
-    await until('every batch stored', () => enqueuer.status().pendingBatches === 0, 20_000);
+    await until('every batch stored', () => enqueuer.status().queue.batches === 0, 20_000);
     // The restarted server is empty: batch 1 went with the old one. 2..6 must all be there, in order.
     const queue = new Queue(queueNameFor(TABLE), { connection: { url: server.url }, prefix });
     try {

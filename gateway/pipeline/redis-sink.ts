@@ -17,6 +17,8 @@ const REDIS_RECONNECT_MAX_MS = 5_000;
 export interface BatchSink {
   send(job: BatchJob, jobId: string): Promise<void>;
   close(): Promise<void>;
+  /** Whether the connection is up now (for /ready); absent means unknown. */
+  connected?(): boolean;
 }
 
 /** A write that failed because Redis was unreachable or too slow; the batch is retried. */
@@ -66,6 +68,10 @@ export class RedisBatchSink implements BatchSink {
   async send(job: BatchJob, jobId: string): Promise<void> {
     if (this.#closing) throw new RedisUnavailableError('the Redis sink is closed');
     await this.#withTimeout(this.#write(job, jobId));
+  }
+
+  connected(): boolean {
+    return this.#redis.status === 'ready';
   }
 
   close(): Promise<void> {

@@ -72,4 +72,19 @@ describe('RejectionStore', () => {
     vi.advanceTimersByTime(REJECTION_LOG_INTERVAL_MS * 2);
     expect(warnings()).toHaveLength(2);
   });
+
+  it('hands every rejection, with its whole payload, to subscribers until they unsubscribe', () => {
+    const { store } = setup();
+    const seen: Array<[string, string]> = [];
+    const off = store.subscribe((e) => seen.push([e.source, e.rejection.payload]));
+    store.subscribe(() => {
+      throw new Error('a failing listener');
+    });
+    const big = 'y'.repeat(MAX_KEPT_PAYLOAD_CHARS * 2);
+    store.record('a', { origin: 'o', reason: 'r', payload: big });
+    off();
+    store.record('a', rejection(2));
+    expect(seen).toEqual([['a', big]]);
+    expect(store.count('a')).toBe(2);
+  });
 });

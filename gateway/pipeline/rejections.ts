@@ -20,8 +20,16 @@ export interface KeptRejection {
   payloadTruncated: boolean;
 }
 
+/** A rejection as it happened, for a listener that forwards it (e.g. to the dead-letter store). */
+export interface RejectionEvent {
+  source: string;
+  rejection: Rejection;
+  atMs: number;
+}
+
 /** Counts, keeps and reports payloads the sources could not turn into readings. */
 export class RejectionStore {
+  readonly #listeners = new Set<(event: RejectionEvent) => void>();
   readonly #log: Logger;
   readonly #metrics: PipelineMetrics;
   readonly #limiter = new LogLimiter(REJECTION_LOG_INTERVAL_MS);
@@ -33,8 +41,22 @@ export class RejectionStore {
     this.#metrics = metrics;
   }
 
+  /** Calls listener with every rejection from now on, full payload included; returns the unsubscribe. */
+  subscribe(listener: (event: RejectionEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   record(source: string, rejection: Rejection): void {
     const kind = rejection.kind ?? DEFAULT_REJECTION_KIND;
+    const event = { source, rejection, atMs: Date.now() };
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.#log.warn({ err, source }, 'A rejection listener failed; the rejection is still counted and kept.');
+      }
+    }
     this.#counts.set(source, this.count(source) + 1);
     this.#metrics.recordsRejected.inc({ source, reason: kind });
     const kept = this.#recent.get(source) ?? [];

@@ -27,6 +27,14 @@ describe('Stamper', () => {
     expect(stamper.lastSeq('never')).toBe(0);
   });
 
+  it('gives a reading that is not written the last written seq and takes no number', () => {
+    const stamper = new Stamper('gw', 'run');
+    expect(stamper.stampUnwritten(reading('a')).seq).toBe(0);
+    stamper.stamp(reading('a'));
+    expect(stamper.stampUnwritten(reading('a'))).toMatchObject({ gatewayId: 'gw', runId: 'run', seq: 1 });
+    expect(stamper.stamp(reading('a')).seq).toBe(2);
+  });
+
   it('adds the gateway id and run id and keeps the reading as it was', () => {
     const r = reading('a');
     expect(new Stamper('gw-1', 'run-1').stamp(r)).toEqual({ ...r, gatewayId: 'gw-1', runId: 'run-1', seq: 1 });

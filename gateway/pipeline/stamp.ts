@@ -33,6 +33,15 @@ export class Stamper {
     return { ...reading, gatewayId: this.gatewayId, runId: this.runId, seq };
   }
 
+  /**
+   * A reading that is not written to Redis (report-by-exception kept it back): it carries the
+   * source's last written seq and takes no number of its own, so the seqs in the tables stay
+   * without gaps and a gap still means a lost reading.
+   */
+  stampUnwritten(reading: SourceReading): Reading {
+    return { ...reading, gatewayId: this.gatewayId, runId: this.runId, seq: this.lastSeq(reading.source) };
+  }
+
   /** The last sequence number given to a source, 0 before its first reading. */
   lastSeq(source: string): number {
     return this.#seq.get(source) ?? 0;
