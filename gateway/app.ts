@@ -4,6 +4,8 @@ import type { Logger } from '../common/logger.ts';
 import type { GatewayConfig } from './config.ts';
 import { GatewayEvents } from './events.ts';
 import { createHttpApp, listen, type HttpServer } from './http.ts';
+import { connectDeadLetterRedis } from './pipeline/dead-letter-redis.ts';
+import { DeadLetterForwarder } from './pipeline/dead-letters.ts';
 import { Enqueuer } from './pipeline/enqueue.ts';
 import { createPipelineMetrics, registerLiveGauges } from './pipeline/metrics.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
@@ -43,7 +45,7 @@ export interface Gateway {
   readonly runId: string;
   readonly httpPort: number;
   readonly events: GatewayEvents;
-  /** Payloads the sources could not turn into readings; subscribe to forward them (dead-letter store). */
+  /** Payloads the sources could not turn into readings (each is also forwarded to the dead-letter store). */
   readonly rejections: Pick<RejectionStore, 'subscribe'>;
   status(): GatewayStatus;
   ready(): Readiness;
@@ -88,6 +90,25 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     enqueuer,
     events,
   });
+  const d = config.dlq;
+  const dlqRedis = connectDeadLetterRedis({
+    url: config.redis.url,
+    prefix: config.redis.prefix,
+    limits: { maxEntries: d.max_entries, maxBytes: d.max_bytes },
+    log: log.child({ component: 'dead-letters' }),
+  });
+  const deadLetters = new DeadLetterForwarder({
+    store: dlqRedis.store,
+    connected: () => dlqRedis.connected(),
+    tableOf: (source) => pipeline.tableOf(source),
+    idPrefix: runId,
+    maxPayloadChars: d.max_payload_chars,
+    backlog: { maxEntries: d.backlog_max_entries, maxBytes: d.backlog_max_bytes },
+    backoff: { initialMs: d.retry_initial_ms, maxMs: d.retry_max_ms },
+    log: log.child({ component: 'dead-letters' }),
+    metrics,
+  });
+  pipeline.rejections.subscribe((event) => deadLetters.offer(event));
   const set = new SourceSet({ pipeline, events, log, specs: deps.sourceSpecs ?? SOURCE_SPECS });
   sources = set;
   let current = config;
@@ -116,8 +137,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
           enabled: s.enabled,
           table: s.table,
           state: st.state,
+          flow: s.flow,
           ...(st.lastError !== undefined ? { lastError: st.lastError, lastErrorAt: st.lastErrorAt } : {}),
           ...pipeline.sourceCounts(s.name),
+          deadLettered: deadLetters.stored(s.name),
+          ...(st.details !== undefined ? { details: st.details } : {}),
         };
       }),
       tables: e.tables,
@@ -127,6 +151,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       blocked: e.blocked,
       redis: e.redis,
       dropped: e.dropped,
+      deadLetters: deadLetters.status(),
       config: { restartRequired: reloader?.last?.restartRequired ?? [], ...(reloader?.last ? { lastReload: reloader.last } : {}) },
     };
   };
@@ -147,7 +172,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     stopping ??= (async () => {
       await reloader?.stop();
       await set.stopAll();
-      await pipeline.stop(current.gateway.stop_timeout_ms);
+      const timeoutMs = current.gateway.stop_timeout_ms;
+      await Promise.all([pipeline.stop(timeoutMs), deadLetters.stop(timeoutMs).finally(() => dlqRedis.close())]);
       await http?.close();
       log.info('Gateway stopped.');
     })();

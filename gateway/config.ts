@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { httpSchema, logSchema, redisSchema, secretString } from '../common/config/shared.ts';
 import { tableName } from '../common/tables.ts';
 import type { Protocol } from '../common/reading.ts';
+import { gatewayDeadLetterSchema } from './pipeline/dead-letter-config.ts';
 import { DEFAULT_QUEUE_MAX_BATCHES, DEFAULT_QUEUE_MAX_BYTES } from './pipeline/enqueue.ts';
 import { OVERFLOW_POLICIES } from './pipeline/memory-queue.ts';
 import { reportSchema } from './pipeline/report/config.ts';
@@ -150,6 +151,7 @@ export const gatewayConfigSchema = z
     batching: batchingSchema.prefault({}),
     queue: queueSchema.prefault({}),
     spool: spoolSchema.prefault({}),
+    dlq: gatewayDeadLetterSchema.prefault({}),
     reload: reloadSchema.prefault({}),
     routing: routingSchema.prefault({}),
     sources: z.array(sourceSchema).min(1).describe('The data sources; each names exactly one protocol.'),

@@ -17,6 +17,7 @@ const status: GatewayStatus = {
   blocked: false,
   redis: { connected: true, consecutiveFailures: 0 },
   dropped: {},
+  deadLetters: { stored: 0, lost: {}, backlog: { entries: 0, bytes: 0, maxEntries: 10, maxBytes: 65536 }, storeFull: false, redis: { connected: true, consecutiveFailures: 0 } },
   config: { restartRequired: [] },
 };
 const TOKEN = 'a-long-enough-test-token-0123';

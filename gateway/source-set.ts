@@ -5,17 +5,15 @@ import type { GatewayEvents } from './events.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import type { SourcePlan } from './reload/diff.ts';
 import { tableOf } from './reload/diff.ts';
-import type { ConnectionState, Source, SourceSpec, SourceStatus } from './sources/types.ts';
+import type { ConnectionState, Pausable, Source, SourceSpec, SourceStatus } from './sources/types.ts';
+
+export type { Pausable } from './sources/types.ts';
 
 /**
- * Optional flow control a driver may offer besides Source: pause() when the gateway's block
- * policy asks the sources to hold back, resume() when it lets go. A paused driver stops
- * taking data in a way its protocol can make up for later (see docs/gateway.md, "block").
+ * Where a source stands with the block policy: running (not asked to pause), paused, or
+ * cannot_pause (asked, but it has no pause() or refused, so it keeps sending).
  */
-export interface Pausable {
-  pause(): void;
-  resume(): void;
-}
+export type SourceFlow = 'running' | 'paused' | 'cannot_pause';
 
 export interface RunningSource {
   name: string;
@@ -26,6 +24,7 @@ export interface RunningSource {
   source?: Source;
   /** Set when a reload could not start the source. */
   failed?: { error: string; at: string };
+  flow: SourceFlow;
 }
 
 export interface SourceSetOptions {
@@ -114,7 +113,7 @@ export class SourceSet {
     const table = tableOf(config, s);
     const spec = this.#o.specs.find((p) => p.protocol === protocol);
     if (!spec) throw new Error(`no source plugin for protocol ${protocol}`);
-    const entry: RunningSource = { name: s.name, protocol, table, enabled: s.enabled, config: s };
+    const entry: RunningSource = { name: s.name, protocol, table, enabled: s.enabled, config: s, flow: 'running' };
     this.#running.set(s.name, entry);
     if (!s.enabled) return;
     const source = spec.create(s.name, (s as Record<string, unknown>)[protocol]);
@@ -145,12 +144,35 @@ export class SourceSet {
 
   #flow(entry: RunningSource, paused: boolean): void {
     const source = entry.source as (Source & Partial<Pausable>) | undefined;
-    if (!source?.pause || !source.resume) return;
-    try {
-      if (paused) source.pause();
-      else source.resume();
-    } catch (err) {
-      this.#o.log.warn({ err, source: entry.name }, 'A source failed to pause or resume.');
+    if (!source) return;
+    if (!paused) {
+      const was = entry.flow;
+      entry.flow = 'running';
+      if (was !== 'paused' || !source.resume) return;
+      try {
+        source.resume();
+      } catch (err) {
+        this.#o.log.warn({ err, source: entry.name }, 'A source failed to resume.');
+      }
+      return;
+    }
+    if (entry.flow !== 'running') return;
+    let result: boolean | void = false;
+    if (source.pause && source.resume) {
+      try {
+        result = source.pause();
+      } catch (err) {
+        this.#o.log.warn({ err, source: entry.name }, 'A source failed to pause.');
+        result = false;
+      }
+    }
+    entry.flow = result === false ? 'cannot_pause' : 'paused';
+    // A driver that refuses logs why itself; one without pause() is named here.
+    if (!source.pause) {
+      this.#o.log.warn(
+        { source: entry.name, protocol: entry.protocol },
+        'A source cannot pause; it keeps sending, and what the full queue cannot take is dropped (reason blocked).',
+      );
     }
   }
 }

@@ -1,8 +1,10 @@
 import type { Protocol } from '../common/reading.ts';
+import type { DeadLetterStatus } from './pipeline/dead-letters.ts';
 import type { TableCounts } from './pipeline/enqueue.ts';
 import type { OverflowPolicy } from './pipeline/memory-queue.ts';
 import type { KeptRejection } from './pipeline/rejections.ts';
 import type { ReloadResult } from './reload/reloader.ts';
+import type { SourceFlow } from './source-set.ts';
 import type { SpoolStatus } from './spool/spool.ts';
 import type { ConnectionState } from './sources/types.ts';
 
@@ -39,6 +41,8 @@ export interface GatewayStatus {
   };
   /** Records lost since start, by reason (see records_dropped_total). */
   dropped: Record<string, number>;
+  /** Rejected payloads forwarded to the dead-letter store in Redis (the relay's GET /dlq). */
+  deadLetters: DeadLetterStatus;
   config: {
     /** Changed settings that wait for a restart. */
     restartRequired: string[];
@@ -52,6 +56,8 @@ export interface SourceStatusEntry {
   enabled: boolean;
   table: string;
   state: ConnectionState | 'disabled' | 'failed';
+  /** Under queue policy block: paused, or cannot_pause (keeps sending); else running. */
+  flow: SourceFlow;
   lastError?: string;
   lastErrorAt?: string;
   readings: number;
@@ -63,6 +69,10 @@ export interface SourceStatusEntry {
   lastSeq: number;
   rejected: number;
   recentRejections: KeptRejection[];
+  /** Rejections stored in the dead-letter store (see deadLetters for the ones that were not). */
+  deadLettered: number;
+  /** What the driver adds (SourceStatus.details): e.g. Modbus per-device counters, MQTT rejections per topic. */
+  details?: Record<string, unknown>;
 }
 
 /** What GET /ready returns: ready when Redis takes writes or the spool does. */

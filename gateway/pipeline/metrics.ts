@@ -6,6 +6,9 @@ export interface PipelineMetrics {
   recordsFiltered: Counter<'source'>;
   recordsHeartbeat: Counter<'source'>;
   recordsRejected: Counter<'source' | 'reason'>;
+  recordsDeadLettered: Counter<'source' | 'kind'>;
+  deadLettersLost: Counter<'source' | 'reason'>;
+  deadLetterBacklog: Gauge<string>;
   recordsEnqueued: Counter<'table'>;
   recordsSpooled: Counter<'table'>;
   batchesEnqueued: Counter<'table'>;
@@ -39,6 +42,19 @@ export function createPipelineMetrics(registry: Registry): PipelineMetrics {
       labelNames: ['source', 'reason'],
       registers,
     }),
+    recordsDeadLettered: new Counter({
+      name: 'records_dead_lettered_total',
+      help: 'Rejected payloads stored in the dead-letter store in Redis, by source and kind of failure.',
+      labelNames: ['source', 'kind'],
+      registers,
+    }),
+    deadLettersLost: new Counter({
+      name: 'records_dead_letter_lost_total',
+      help: 'Rejected payloads counted but not stored in the dead-letter store, by reason (dlq_full, backlog_full, shutdown, invalid_entry, no_table).',
+      labelNames: ['source', 'reason'],
+      registers,
+    }),
+    deadLetterBacklog: new Gauge({ name: 'dead_letter_backlog', help: 'Rejected payloads waiting in memory for the dead-letter store (Redis unreachable or slow).', registers }),
     recordsEnqueued: new Counter({ name: 'records_enqueued_total', help: 'Records written to Redis, per target table.', labelNames: ['table'], registers }),
     recordsSpooled: new Counter({ name: 'records_spooled_total', help: 'Records written (fsynced) to the disk spool, per target table.', labelNames: ['table'], registers }),
     batchesEnqueued: new Counter({ name: 'batches_enqueued_total', help: 'Batch jobs written to Redis, per target table.', labelNames: ['table'], registers }),

@@ -149,7 +149,12 @@ export class Pipeline {
     };
   }
 
-  /** Rejections are counted and kept here; a dead-letter store can forward from it. */
+  /** The table a source's readings (and dead letters) go to; kept after the source is removed. */
+  tableOf(source: string): string | undefined {
+    return this.#tables.get(source);
+  }
+
+  /** Rejections are counted and kept here; the dead-letter forwarder subscribes to it. */
   get rejections(): RejectionStore {
     return this.#rejections;
   }

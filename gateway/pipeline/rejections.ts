@@ -3,7 +3,7 @@ import type { Rejection } from '../sources/types.ts';
 import { LogLimiter } from './log-limiter.ts';
 import type { PipelineMetrics } from './metrics.ts';
 
-/** Rejections kept per source for the status page, newest last (a dead-letter store comes later). */
+/** Rejections kept per source for the status page, newest last (every one also goes to the dead-letter store). */
 export const REJECTIONS_KEPT_PER_SOURCE = 20;
 /** At most one warning line per source per interval; it carries the count since the last one. */
 export const REJECTION_LOG_INTERVAL_MS = 5_000;
@@ -18,6 +18,15 @@ export interface KeptRejection {
   reason: string;
   payload: string;
   payloadTruncated: boolean;
+}
+
+/**
+ * A copy of text that holds no reference to a longer string it was cut from. V8 may keep a
+ * short slice as a view of its parent, so a kept 1 KiB cut of a 10 MiB payload would keep the
+ * 10 MiB alive; this copies the characters out.
+ */
+export function detached(text: string): string {
+  return Buffer.from(text, 'utf16le').toString('utf16le');
 }
 
 /** A rejection as it happened, for a listener that forwards it (e.g. to the dead-letter store). */
@@ -60,13 +69,14 @@ export class RejectionStore {
     this.#counts.set(source, this.count(source) + 1);
     this.#metrics.recordsRejected.inc({ source, reason: kind });
     const kept = this.#recent.get(source) ?? [];
+    const cut = rejection.payload.length > MAX_KEPT_PAYLOAD_CHARS;
     kept.push({
       at: new Date().toISOString(),
       origin: rejection.origin,
       kind,
       reason: rejection.reason,
-      payload: rejection.payload.slice(0, MAX_KEPT_PAYLOAD_CHARS),
-      payloadTruncated: rejection.payload.length > MAX_KEPT_PAYLOAD_CHARS,
+      payload: cut ? detached(rejection.payload.slice(0, MAX_KEPT_PAYLOAD_CHARS)) : rejection.payload,
+      payloadTruncated: cut,
     });
     if (kept.length > REJECTIONS_KEPT_PER_SOURCE) kept.shift();
     this.#recent.set(source, kept);

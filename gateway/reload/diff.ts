@@ -17,7 +17,7 @@ export interface SourcePlan {
  * Everything else applies live: sources (with routing.tables, which decides their tables),
  * batching and gateway.stop_timeout_ms.
  */
-export const RESTART_REQUIRED = ['gateway.id', 'log', 'redis', 'http', 'routing.record_type', 'queue', 'spool', 'reload'] as const;
+export const RESTART_REQUIRED = ['gateway.id', 'log', 'redis', 'http', 'routing.record_type', 'queue', 'spool', 'dlq', 'reload'] as const;
 
 export interface ReloadPlan {
   sources: SourcePlan;
@@ -40,6 +40,7 @@ export function planReload(current: GatewayConfig, next: GatewayConfig): ReloadP
     routing: { ...next.routing, record_type: current.routing.record_type },
     queue: current.queue,
     spool: current.spool,
+    dlq: current.dlq,
     reload: current.reload,
   };
   return { sources: planSources(current, effective), batchingChanged: !same(current.batching, next.batching), restartRequired, effective };

@@ -8,6 +8,16 @@ export interface SourceStatus {
   state: ConnectionState;
   lastError?: string;
   lastErrorAt?: string;
+  /**
+   * What this driver alone knows, shown as-is under the source in GET /status (`details`):
+   * counters per device, per topic or per subscription, session facts, `paused`. It must be
+   * JSON-safe (numbers, strings, booleans, null, arrays and plain objects; no bigint, Date,
+   * Map or class instance) and cheap, as /status is polled: build it from counters kept as
+   * data arrives, never by asking the device. Keep it bounded: cap every list that grows
+   * with the data (topics, nodes) and say what was left out (e.g. `{ shown, omitted }`).
+   * Absent when the driver has nothing to add.
+   */
+  details?: Record<string, unknown>;
 }
 
 export interface SourceContext {
@@ -96,6 +106,22 @@ export interface Source {
    * device confirmed the write; rejects with SourceWriteError. Absent on read-only drivers.
    */
   write?(tag: string, value: ReadingValue): Promise<void>;
+}
+
+/**
+ * Optional flow control a driver may offer besides Source. The gateway calls pause() when its
+ * queue policy `block` asks the sources to hold back (memory queue at 80 %) and resume() when
+ * it lets go (50 %); see docs/gateway.md, "What block means for each protocol". A paused
+ * driver stops taking data in a way its protocol makes up for later (a poll not taken, a
+ * broker or server queue holding messages) and says so in status().details.paused.
+ * pause() returns false when the driver cannot pause without losing data silently (it logs
+ * why and keeps sending; what the full queue cannot take is then dropped and counted);
+ * true, or nothing, when it paused. Both are called again for a driver already in that
+ * state, and must then do nothing.
+ */
+export interface Pausable {
+  pause(): boolean | void;
+  resume(): void;
 }
 
 /** One plugin, one spec: its protocol key in config, its schema, and its factory. */

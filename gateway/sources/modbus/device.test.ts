@@ -187,6 +187,41 @@ describe('DevicePoller', () => {
     await finish();
   });
 
+  it('skips and counts every tick while paused, finishing the poll in progress, and polls at once on resume', async () => {
+    const { poller, calls, readings, answer, finish } = setup();
+    poller.start();
+    poller.pause();
+    await answer(ok(1, 2));
+    await answer(ok(3));
+    expect(readings).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS * 4);
+    expect(calls).toHaveLength(0);
+    expect(readings).toHaveLength(3);
+    expect(poller.status()).toMatchObject({ state: 'polling', polls: 1, pollsPaused: 4, pollsSkipped: 0 });
+    poller.resume();
+    expect(calls).toHaveLength(1);
+    await answer(ok(4, 5));
+    await answer(ok(6));
+    expect(summary(readings.slice(3)).map((r) => r[1])).toEqual([4, 5, 6]);
+    expect(poller.status()).toMatchObject({ polls: 2, pollsPaused: 4 });
+    await finish();
+  });
+
+  it('emits no Bad readings for a connection lost while paused until it resumes', async () => {
+    const { poller, readings, answer, state, finish } = setup();
+    poller.start();
+    await answer(ok(1, 2));
+    await answer(ok(3));
+    poller.pause();
+    state.connection = 'disconnected';
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS * 3);
+    expect(readings).toHaveLength(3);
+    poller.resume();
+    expect(summary(readings.slice(3)).map((r) => r[2])).toEqual([QUALITY_BAD_NO_COMMUNICATION, QUALITY_BAD_NO_COMMUNICATION, QUALITY_BAD_NO_COMMUNICATION]);
+    expect(poller.status().state).toBe('disconnected');
+    await finish();
+  });
+
   it('emits nothing for a poll that ends after stop', async () => {
     const { poller, calls, readings } = setup();
     poller.start();

@@ -19,6 +19,8 @@ export interface DeviceCounts {
   polls: number;
   /** Polls not started because the previous one was still running. */
   pollsSkipped: number;
+  /** Polls not started because the gateway asked the source to pause (queue policy block). */
+  pollsPaused: number;
   requests: number;
   timeouts: number;
   /** Modbus exception answers. */
@@ -62,13 +64,14 @@ export interface PollerDeps {
 export class DevicePoller {
   readonly #d: PollerDeps;
   readonly #key: string;
-  readonly #counts: DeviceCounts = { polls: 0, pollsSkipped: 0, requests: 0, timeouts: 0, exceptions: 0, protocolErrors: 0, badReadings: 0 };
+  readonly #counts: DeviceCounts = { polls: 0, pollsSkipped: 0, pollsPaused: 0, requests: 0, timeouts: 0, exceptions: 0, protocolErrors: 0, badReadings: 0 };
   readonly #loggedExceptions = new Set<string>();
   #state: DeviceState = 'waiting';
   #timer: NodeJS.Timeout | undefined;
   #current: Promise<void> | undefined;
   #failures = 0;
   #retryAt = 0;
+  #paused = false;
   #lastError: string | undefined;
   #lastErrorAt: string | undefined;
 
@@ -86,6 +89,22 @@ export class DevicePoller {
   /** The connection opened: a device waiting for it polls now rather than at its next tick. */
   connectionOpened(): void {
     if (this.#timer && (this.#state === 'waiting' || this.#state === 'disconnected')) this.#tick();
+  }
+
+  /**
+   * Skips every tick from now on (each counted in pollsPaused) until resume(). A poll already
+   * running finishes and its readings go out. Nothing is emitted for the pause itself: the
+   * device is fine, the gateway just takes fewer samples.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Polls again: at once (the data is overdue), then on the usual ticks. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#timer) this.#tick();
   }
 
   /** Stops ticking at once; resolves when the poll in progress (if any) has ended. */
@@ -108,6 +127,10 @@ export class DevicePoller {
 
   #tick(): void {
     if (this.#state === 'stopped') return;
+    if (this.#paused) {
+      this.#counts.pollsPaused++;
+      return;
+    }
     if (this.#current) {
       this.#counts.pollsSkipped++;
       return;

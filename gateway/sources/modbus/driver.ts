@@ -1,6 +1,6 @@
 import type { ReadingValue } from '../../../common/reading.ts';
 import type { Logger } from '../../../common/logger.ts';
-import { SourceWriteError, type Source, type SourceContext, type SourceStatus } from '../types.ts';
+import { SourceWriteError, type Pausable, type Source, type SourceContext, type SourceStatus } from '../types.ts';
 import type { ModbusConfig } from './config.ts';
 import { ModbusConnection, type WriteOp } from './connection.ts';
 import { DevicePoller, type DeviceStatus } from './device.ts';
@@ -10,12 +10,21 @@ import { encodeCoil, encodeValue } from './value.ts';
 /** The queue line writes would use if they were not ahead of every line. */
 const WRITE_KEY = '\u0000write';
 
-export interface ModbusSourceStatus extends SourceStatus {
+/** The Modbus part of GET /status (`details`): per connection and per device. */
+export interface ModbusDetails {
   connects: number;
   disconnects: number;
   writes: number;
   writesFailed: number;
+  /** True while the gateway's block policy has polling paused. */
+  paused: boolean;
+  /** One entry per configured device (bounded by the config). */
   devices: DeviceStatus[];
+}
+
+/** status(): the same counters at the top level (for code holding the driver) and in details (for /status). */
+export interface ModbusSourceStatus extends SourceStatus, Omit<ModbusDetails, 'paused'> {
+  details: ModbusDetails & Record<string, unknown>;
 }
 
 interface TagEntry {
@@ -28,7 +37,7 @@ interface TagEntry {
  * Polls the devices (unit ids) on one Modbus connection, each on its own interval, and writes
  * to tags declared writable. See README.md for the failure behaviour.
  */
-export class ModbusSource implements Source {
+export class ModbusSource implements Source, Pausable {
   readonly #name: string;
   readonly #config: ModbusConfig;
   readonly #devices: { config: ModbusConfig['devices'][number]; compiled: CompiledDevice }[];
@@ -39,6 +48,7 @@ export class ModbusSource implements Source {
   #stopping: Promise<void> | undefined;
   #writes = 0;
   #writesFailed = 0;
+  #paused = false;
 
   constructor(name: string, config: ModbusConfig) {
     this.#name = name;
@@ -73,6 +83,7 @@ export class ModbusSource implements Source {
           log,
         }),
     );
+    if (this.#paused) for (const poller of this.#pollers) poller.pause();
     connection.onOpen(() => {
       for (const poller of this.#pollers) poller.connectionOpened();
     });
@@ -90,14 +101,41 @@ export class ModbusSource implements Source {
     return this.#stopping;
   }
 
+  /**
+   * Stops polling until resume(): every device skips its ticks (counted in pollsPaused) and
+   * emits nothing, not even Bad readings. The connection stays open and writes still go
+   * through. Honest for Modbus: a register holds only its current value, so nothing queues up
+   * to be lost; the cost is the samples not taken while paused.
+   */
+  pause(): boolean {
+    if (this.#paused) return true;
+    this.#paused = true;
+    for (const poller of this.#pollers) poller.pause();
+    this.#log?.info({ devices: this.#pollers.length }, 'Pausing Modbus polling while the gateway queue is blocked.');
+    return true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    for (const poller of this.#pollers) poller.resume();
+    this.#log?.info('Resuming Modbus polling.');
+  }
+
   status(): ModbusSourceStatus {
     const connection = this.#connection?.status() ?? { state: 'stopped' as const, connects: 0, disconnects: 0 };
-    return {
-      ...connection,
-      ...(this.#stopping ? { state: 'stopped' as const } : {}),
+    const counters = {
+      connects: connection.connects,
+      disconnects: connection.disconnects,
       writes: this.#writes,
       writesFailed: this.#writesFailed,
       devices: this.#pollers.map((p) => p.status()),
+    };
+    return {
+      ...connection,
+      ...(this.#stopping ? { state: 'stopped' as const } : {}),
+      ...counters,
+      details: { ...counters, paused: this.#paused },
     };
   }
 

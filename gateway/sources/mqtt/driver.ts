@@ -3,7 +3,7 @@ import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from '../../../common/logger.ts';
 import { nowUs } from '../../../common/reading.ts';
 import { LogLimiter } from '../../pipeline/log-limiter.ts';
-import type { ConnectionState, Source, SourceContext, SourceStatus } from '../types.ts';
+import type { ConnectionState, Pausable, Source, SourceContext, SourceStatus } from '../types.ts';
 import type { MqttConfig } from './config.ts';
 import { clientOptions } from './connection.ts';
 import { MessageHandler, type MessageOutcome } from './message.ts';
@@ -20,13 +20,27 @@ export const SEQ_GAP_LOG_INTERVAL_MS = 60_000;
 const CLIENT_ID_SUFFIX_BYTES = 4;
 /** SUBACK return code for a refused subscription. */
 const SUBACK_FAILURE = 128;
+/** Topics listed one by one under details.rejectedByTopic in /status, busiest first; the rest are summed. */
+export const STATUS_TOPICS_SHOWN = 20;
+
+/**
+ * Why pausing would lose data silently, or undefined when it would not: only a persistent
+ * session whose subscriptions are all QoS 1 or 2 has the broker queue what is published
+ * while the source is disconnected.
+ */
+export function pauseRefusal(config: Pick<MqttConfig, 'clean' | 'subscriptions'>): string | undefined {
+  if (config.clean) return 'clean session (clean: true): the broker keeps nothing for a disconnected client, so every message published while paused would be lost';
+  const qos0 = config.subscriptions.filter((s) => s.qos === 0).map((s) => s.topic);
+  if (qos0.length > 0) return `QoS 0 subscriptions (${qos0.join(', ')}): the broker does not queue QoS 0 messages for a disconnected client`;
+  return undefined;
+}
 
 /**
  * Subscribes to one broker and turns each message into readings. mqtt.js reconnects by
  * itself, with the wait between attempts grown by ReconnectPacer; the driver subscribes again
  * on every connect whose session the broker did not keep.
  */
-export class MqttSource implements Source {
+export class MqttSource implements Source, Pausable {
   readonly #name: string;
   readonly #config: MqttConfig;
   readonly #handler: MessageHandler;
@@ -34,6 +48,7 @@ export class MqttSource implements Source {
   readonly #pacer: ReconnectPacer;
   readonly #rejectedByTopic = new TopicCounts();
   readonly #gapLog = new LogLimiter(SEQ_GAP_LOG_INTERVAL_MS);
+  readonly #sparkplug: boolean;
   #client: MqttClient | undefined;
   #ctx: SourceContext | undefined;
   #log: Logger | undefined;
@@ -44,6 +59,13 @@ export class MqttSource implements Source {
   #loggedError: string | undefined;
   #describeTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
+  #messages = 0;
+  #sessionPresent: boolean | undefined;
+  #paused = false;
+  /** The disconnect of a pause, deferred so the message being handled is acknowledged first. */
+  #pauseTimer: NodeJS.Immediate | undefined;
+  /** Set by resume() until the next connect, which must find the session kept. */
+  #resuming = false;
 
   constructor(name: string, config: MqttConfig, random: () => number = Math.random) {
     this.#name = name;
@@ -51,6 +73,7 @@ export class MqttSource implements Source {
     this.#handler = new MessageHandler(name, config.subscriptions);
     this.#clientId = config.client_id ?? `${name}-${randomBytes(CLIENT_ID_SUFFIX_BYTES).toString('hex')}`;
     this.#pacer = new ReconnectPacer({ initialMs: config.reconnect_period_ms, maxMs: config.reconnect_max_ms }, random);
+    this.#sparkplug = config.subscriptions.some((s) => s.format === 'sparkplug_b');
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -71,7 +94,12 @@ export class MqttSource implements Source {
     // subscriptions made for this connection.
     client.on('connect', (connack) => {
       this.#loggedError = undefined;
+      this.#sessionPresent = connack.sessionPresent;
       log.info({ url: this.#config.url, sessionPresent: connack.sessionPresent, protocolVersion: this.#config.protocol_version }, 'Connected to MQTT broker.');
+      if (this.#resuming && !connack.sessionPresent) {
+        log.error({ url: this.#config.url }, 'The broker did not keep the session while the source was paused; messages published meanwhile were lost. Data was lost.');
+      }
+      this.#resuming = false;
       if (connack.sessionPresent) this.#state = 'connected';
       else this.#subscribe(client, log);
     });
@@ -80,7 +108,7 @@ export class MqttSource implements Source {
     });
     client.on('close', () => {
       if (this.#stopping) return;
-      if (this.#state === 'connected') log.warn({ url: this.#config.url }, 'Lost connection to MQTT broker; reconnecting.');
+      if (this.#state === 'connected' && !this.#paused) log.warn({ url: this.#config.url }, 'Lost connection to MQTT broker; reconnecting.');
       this.#state = 'disconnected';
     });
     client.on('error', (err) => {
@@ -92,6 +120,7 @@ export class MqttSource implements Source {
       this.#recordError(`broker disconnected the client: reason code ${packet.reasonCode ?? 0}${why ? ` (${why})` : ''}`, log);
     });
     client.on('message', (topic, payload, packet) => {
+      this.#messages += 1;
       const outcome = this.#handler.handle(topic, payload, { qos: packet.qos, retain: packet.retain, receivedUs: nowUs() });
       this.#apply(topic, outcome, client, ctx, log);
     });
@@ -103,10 +132,64 @@ export class MqttSource implements Source {
   }
 
   status(): SourceStatus {
+    const rejected = this.#rejectedByTopic.top(STATUS_TOPICS_SHOWN);
     return {
       state: this.#state,
       ...(this.#lastError !== undefined ? { lastError: this.#lastError, lastErrorAt: this.#lastErrorAt } : {}),
+      details: {
+        clientId: this.#clientId,
+        clean: this.#config.clean,
+        ...(this.#sessionPresent !== undefined ? { sessionPresent: this.#sessionPresent } : {}),
+        paused: this.#paused,
+        messages: this.#messages,
+        rejected: rejected.total,
+        rejectedByTopic: rejected.top,
+        ...(rejected.omittedTopics > 0 ? { rejectedOtherTopics: { topics: rejected.omittedTopics, rejected: rejected.omittedCount } } : {}),
+        ...(this.#sparkplug ? { sparkplug: { ...this.sparkplugStats() } } : {}),
+      },
     };
+  }
+
+  /**
+   * With a persistent session and only QoS 1/2 subscriptions: disconnects, and the broker
+   * queues the session's messages (up to its own limit, Mosquitto's max_queued_messages)
+   * until resume() reconnects and receives them. Otherwise refuses (returns false, logs why)
+   * and keeps reading: the broker would drop what it cannot deliver, and no one would count it.
+   */
+  pause(): boolean {
+    if (this.#paused) return true;
+    const refusal = pauseRefusal(this.#config);
+    if (refusal) {
+      this.#log?.warn({ reason: refusal }, 'Cannot pause this MQTT source without losing data; it keeps reading, and what the full queue cannot take is dropped (reason blocked).');
+      return false;
+    }
+    this.#paused = true;
+    const client = this.#client;
+    if (!client || this.#stopping) return true;
+    this.#log?.info({ url: this.#config.url }, 'Pausing: disconnecting from the MQTT broker, which queues the session’s messages until the source resumes.');
+    this.#pauseTimer = setImmediate(() => {
+      this.#pauseTimer = undefined;
+      // Not connected (the broker away): end at once. A graceful end would queue a DISCONNECT
+      // that mqtt.js then sends first thing after resume's reconnect.
+      if (this.#paused && !this.#stopping) client.end(!client.connected);
+    });
+    return true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#pauseTimer) {
+      clearImmediate(this.#pauseTimer);
+      this.#pauseTimer = undefined;
+      return;
+    }
+    const client = this.#client;
+    if (!client || this.#stopping) return;
+    this.#log?.info({ url: this.#config.url }, 'Resuming: reconnecting to the MQTT broker for the messages it queued.');
+    this.#resuming = true;
+    this.#state = 'connecting';
+    client.reconnect();
   }
 
   /** Rejected payloads per topic since start (topics past a cap are counted together; see TopicCounts). */
@@ -152,6 +235,10 @@ export class MqttSource implements Source {
   async #end(): Promise<void> {
     const client = this.#client;
     this.#state = 'stopped';
+    if (this.#pauseTimer) {
+      clearImmediate(this.#pauseTimer);
+      this.#pauseTimer = undefined;
+    }
     if (this.#describeTimer) {
       clearTimeout(this.#describeTimer);
       this.#describeTimer = undefined;
