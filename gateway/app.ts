@@ -1,8 +1,10 @@
 import { Counter, Registry } from 'prom-client';
 import type { Env } from '../common/config/interpolate.ts';
 import type { Logger } from '../common/logger.ts';
+import type { AggregatedServer } from '../opcua-server/index.ts';
 import type { GatewayConfig } from './config.ts';
 import { GatewayEvents } from './events.ts';
+import { routeNodeOpcuaLogs } from './node-opcua-log.ts';
 import { createHttpApp, listen, type HttpServer } from './http.ts';
 import { connectDeadLetterRedis } from './pipeline/dead-letter-redis.ts';
 import { DeadLetterForwarder } from './pipeline/dead-letters.ts';
@@ -44,6 +46,8 @@ export interface Gateway {
   readonly gatewayId: string;
   readonly runId: string;
   readonly httpPort: number;
+  /** opc.tcp:// endpoint of the aggregated OPC UA server, when it runs. */
+  readonly opcuaEndpointUrl: string | undefined;
   readonly events: GatewayEvents;
   /** Payloads the sources could not turn into readings (each is also forwarded to the dead-letter store). */
   readonly rejections: Pick<RejectionStore, 'subscribe'>;
@@ -60,10 +64,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const runId = newRunId();
   const gatewayId = config.gateway.id;
   const log = deps.log.child({ gatewayId, runId });
+  // Before any OPC UA part loads node-opcua, which would otherwise print to stdout.
+  routeNodeOpcuaLogs(deps.log);
   const registry = deps.registry ?? new Registry();
   const metrics = createPipelineMetrics(registry);
   const events = deps.events ?? new GatewayEvents();
-  const startedAt = new Date().toISOString();
+  const startedAtMs = Date.now();
+  const startedAt = new Date(startedAtMs).toISOString();
 
   let enqueuer: Enqueuer | undefined;
   const spool = await openSpool(config, log, deps.spoolFs, (table, records, reason) => enqueuer?.countDrop(table, records, reason));
@@ -152,6 +159,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       redis: e.redis,
       dropped: e.dropped,
       deadLetters: deadLetters.status(),
+      ...(opcua ? { opcuaServer: opcua.status() } : {}),
       config: { restartRequired: reloader?.last?.restartRequired ?? [], ...(reloader?.last ? { lastReload: reloader.last } : {}) },
     };
   };
@@ -167,11 +175,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   });
 
   let http: HttpServer | undefined;
+  let opcua: AggregatedServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await reloader?.stop();
       await set.stopAll();
+      await opcua?.stop();
       const timeoutMs = current.gateway.stop_timeout_ms;
       await Promise.all([pipeline.stop(timeoutMs), deadLetters.stop(timeoutMs).finally(() => dlqRedis.close())]);
       await http?.close();
@@ -192,6 +202,22 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       config.http.host,
       config.http.port,
     );
+    // Before the sources, so the tags they declare at start build the address space.
+    if (config.opcua_server.enabled) {
+      // Loaded only when enabled: node-opcua costs tens of MB a gateway without it never pays.
+      const { startAggregatedServer } = await import('../opcua-server/index.ts');
+      opcua = await startAggregatedServer({
+        config: config.opcua_server,
+        events,
+        log,
+        registry,
+        gateway: () => {
+          const e = pipeline.enqueueStatus();
+          const spooled = e.spool?.records ?? 0;
+          return { uptimeS: Math.round((Date.now() - startedAtMs) / 1000), queueDepth: e.queue.records + e.openRecords + spooled, spoolBytes: e.spool?.bytes ?? 0 };
+        },
+      });
+    }
     await set.startAll(config);
     await reloader?.watch();
   } catch (err) {
@@ -201,7 +227,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   if (!spool) log.warn('No spool configured (spool.dir): batches wait in memory only while Redis is down, up to queue.max_bytes.');
   const reload = (trigger: ReloadTrigger): Promise<ReloadResult> =>
     reloader ? reloader.reload(trigger) : Promise.reject(new Error('the gateway was started without a config file'));
-  return { gatewayId, runId, httpPort: http.port, events, rejections: pipeline.rejections, status, ready, reload, stop };
+  return { gatewayId, runId, httpPort: http.port, opcuaEndpointUrl: opcua?.endpointUrl, events, rejections: pipeline.rejections, status, ready, reload, stop };
 }
 
 async function openSpool(

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { opcuaServerConfigSchema } from '../opcua-server/config.ts';
 import { httpSchema, logSchema, redisSchema, secretString } from '../common/config/shared.ts';
 import { tableName } from '../common/tables.ts';
 import type { Protocol } from '../common/reading.ts';
@@ -153,6 +154,7 @@ export const gatewayConfigSchema = z
     spool: spoolSchema.prefault({}),
     dlq: gatewayDeadLetterSchema.prefault({}),
     reload: reloadSchema.prefault({}),
+    opcua_server: opcuaServerConfigSchema.prefault({}),
     routing: routingSchema.prefault({}),
     sources: z.array(sourceSchema).min(1).describe('The data sources; each names exactly one protocol.'),
   })
@@ -165,6 +167,11 @@ export const gatewayConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['sources', index, 'name'], message: `duplicate source name "${source.name}" (also sources[${first}])` });
       } else seen.set(source.name, index);
     });
+    for (const name of Object.keys(config.opcua_server.write_through)) {
+      if (!seen.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['opcua_server', 'write_through', name], message: `no source is named "${name}"` });
+      }
+    }
   });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -20,6 +20,7 @@ runMain({
         tables: [...new Set(enabled.map((s) => s.table ?? config.routing.tables[protocolOf(s)]))],
         httpPort: gateway.httpPort,
         spool: config.spool.dir ?? null,
+        opcuaServer: gateway.opcuaEndpointUrl ?? null,
       },
       'Gateway started.',
     );

@@ -1,4 +1,5 @@
 import type { Protocol } from '../common/reading.ts';
+import type { OpcuaServerStatus } from '../opcua-server/index.ts';
 import type { DeadLetterStatus } from './pipeline/dead-letters.ts';
 import type { TableCounts } from './pipeline/enqueue.ts';
 import type { OverflowPolicy } from './pipeline/memory-queue.ts';
@@ -43,6 +44,8 @@ export interface GatewayStatus {
   dropped: Record<string, number>;
   /** Rejected payloads forwarded to the dead-letter store in Redis (the relay's GET /dlq). */
   deadLetters: DeadLetterStatus;
+  /** The aggregated OPC UA server, when opcua_server.enabled. */
+  opcuaServer?: OpcuaServerStatus;
   config: {
     /** Changed settings that wait for a restart. */
     restartRequired: string[];

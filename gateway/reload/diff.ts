@@ -17,7 +17,7 @@ export interface SourcePlan {
  * Everything else applies live: sources (with routing.tables, which decides their tables),
  * batching and gateway.stop_timeout_ms.
  */
-export const RESTART_REQUIRED = ['gateway.id', 'log', 'redis', 'http', 'routing.record_type', 'queue', 'spool', 'dlq', 'reload'] as const;
+export const RESTART_REQUIRED = ['gateway.id', 'log', 'redis', 'http', 'routing.record_type', 'queue', 'spool', 'dlq', 'reload', 'opcua_server'] as const;
 
 export interface ReloadPlan {
   sources: SourcePlan;
