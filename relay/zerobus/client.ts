@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger.ts';
 import { descriptorBytes } from '../../common/records/schemas.ts';
 import type { RecordType } from '../../common/batch.ts';
 import type { ZerobusConfig } from '../config.ts';
+import { encodeBatch, recordBytes } from './encode.ts';
 import { channelCredentials, parseEndpoint } from './endpoint.ts';
 import { ZerobusError } from './errors.ts';
 import { TableStream, type BatchPayload, type StreamObserver, type StreamState } from './stream.ts';
@@ -147,27 +148,18 @@ export class ZerobusClient {
   }
 }
 
-/** Splits a batch into payloads of at most 10 MiB each, keeping record order. */
 /** What one record of a job (base64 protobuf or JSON text) takes in an ingest call, framing included. */
 export function recordCallBytes(text: string, recordType: RecordType): number {
-  if (recordType === 'json') return Buffer.byteLength(text) + RECORD_FRAMING_BYTES;
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return Math.floor((text.length * 3) / 4) - padding + RECORD_FRAMING_BYTES;
+  return recordBytes(text, recordType) + RECORD_FRAMING_BYTES;
 }
 
+/** Splits a batch into payloads of at most 10 MiB each, keeping record order, each serialized once. */
 export function splitBySize(batch: IngestBatch, limit = MAX_PAYLOAD_BYTES): BatchPayload[] {
   const out: BatchPayload[] = [];
-  let current: Array<Buffer | string> = [];
+  let from = 0;
   let size = 0;
-  const flush = () => {
-    if (current.length === 0) return;
-    out.push(batch.recordType === 'proto' ? { kind: 'proto', records: current as Buffer[] } : { kind: 'json', records: current as string[] });
-    current = [];
-    size = 0;
-  };
-  for (const text of batch.records) {
-    const record = batch.recordType === 'proto' ? Buffer.from(text, 'base64') : text;
-    const bytes = (typeof record === 'string' ? Buffer.byteLength(record) : record.length) + RECORD_FRAMING_BYTES;
+  for (let i = 0; i < batch.records.length; i++) {
+    const bytes = recordCallBytes(batch.records[i] ?? '', batch.recordType);
     if (bytes > limit) {
       throw new ZerobusError(`a record of ${bytes} bytes for ${batch.table} exceeds the ${limit}-byte call limit`, {
         code: 'BATCH_TOO_LARGE',
@@ -176,10 +168,13 @@ export function splitBySize(batch: IngestBatch, limit = MAX_PAYLOAD_BYTES): Batc
         scope: 'request',
       });
     }
-    if (size + bytes > limit) flush();
-    current.push(record);
+    if (size + bytes > limit) {
+      out.push(encodeBatch(batch.records, batch.recordType, from, i));
+      from = i;
+      size = 0;
+    }
     size += bytes;
   }
-  flush();
+  if (from < batch.records.length) out.push(encodeBatch(batch.records, batch.recordType, from, batch.records.length));
   return out;
 }

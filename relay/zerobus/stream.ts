@@ -11,14 +11,15 @@ import {
   type StreamRequest,
   type StreamResponse,
 } from '../../common/zerobus/wire.ts';
+import { ingestRequestBytes, type EncodedBatch } from './encode.ts';
 import { ZerobusError, fromGrpcError } from './errors.ts';
 import { InflightBatches } from './inflight.ts';
 import type { TokenProvider } from './token.ts';
 
 export type StreamState = 'idle' | 'opening' | 'open' | 'draining' | 'backoff' | 'closed';
 
-/** One batch as it goes on the wire: protobuf records, or JSON records. */
-export type BatchPayload = { kind: 'proto'; records: Buffer[] } | { kind: 'json'; records: string[] };
+/** One batch as it goes on the wire: its records, serialized once (see encode.ts). */
+export type BatchPayload = EncodedBatch;
 
 export interface StreamObserver {
   onAck?(table: string, records: number, latencyMs: number): void;
@@ -40,7 +41,9 @@ export interface TableStreamOptions {
   observer?: StreamObserver;
 }
 
-type Call = ClientDuplexStream<StreamRequest, StreamResponse>;
+/** Ingest requests go out already serialized (encode.ts); create_stream goes through protobufjs. */
+type Call = ClientDuplexStream<StreamRequest | Buffer, StreamResponse>;
+const serializeRequest = (message: StreamRequest | Buffer): Buffer => (Buffer.isBuffer(message) ? message : encodeRequest(message));
 
 /**
  * One EphemeralStream for one table: waits for create_stream_response, numbers requests from
@@ -116,17 +119,12 @@ export class TableStream {
     const call = this.#call;
     const now = Date.now();
     for (let item = this.#batches.markNextSent(this.#nextOffset, now); item; item = this.#batches.markNextSent(this.#nextOffset, now)) {
-      call.write(this.#request(this.#nextOffset, item.payload));
+      call.write(ingestRequestBytes(this.#nextOffset, item.payload));
       this.#nextOffset++;
     }
     if (this.#batches.inflight > 0 && !this.#timer) this.#armTimer(this.#o.ackTimeoutMs, 'ACK_TIMEOUT');
   }
 
-  #request(offset: number, payload: BatchPayload): StreamRequest {
-    return payload.kind === 'proto'
-      ? { ingest_record_batch: { offset_id: offset, proto_encoded_batch: { records: payload.records } } }
-      : { ingest_record_batch: { offset_id: offset, json_batch: { records: payload.records } } };
-  }
 
   async #open(): Promise<void> {
     this.#state = 'opening';
@@ -143,7 +141,7 @@ export class TableStream {
     metadata.set('authorization', `Bearer ${token}`);
     metadata.set(HEADER_TABLE, table);
     metadata.set(HEADER_SDK, sdkName);
-    const call: Call = client.makeBidiStreamRequest(EPHEMERAL_STREAM_PATH, encodeRequest, decodeResponse, metadata, {});
+    const call: Call = client.makeBidiStreamRequest(EPHEMERAL_STREAM_PATH, serializeRequest, decodeResponse, metadata, {});
     this.#call = call;
     this.#nextOffset = 0;
     this.#streamId = undefined;
@@ -205,7 +203,7 @@ export class TableStream {
     this.#failures = 0;
     this.#authRefreshed = false;
     for (const item of acked) {
-      this.#o.observer?.onAck?.(this.#o.table, item.payload.records.length, now - item.sentAtMs);
+      this.#o.observer?.onAck?.(this.#o.table, item.payload.records, now - item.sentAtMs);
       item.resolve();
     }
     this.#releaseWaiters();
