@@ -1,20 +1,21 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { freePort } from '../common/net/free-port.ts';
 import { deletePrefix } from '../common/redis/delete-prefix.ts';
 import { isAlive, startChild, stopChild, type Child } from './demo/children.ts';
-import { demoConfigs } from './demo/configs.ts';
+import { DEMO_OPCUA_PATH, DEMO_TABLES, demoConfigs } from './demo/configs.ts';
 import { DEFAULT_REDIS_URL, ensureRedis } from './demo/redis.ts';
 
 /**
- * npm run demo: simulator (with its own MQTT broker), Zerobus emulator, relay and gateway on
- * this machine, each as a child process. Prints where rows land and how many; Ctrl-C stops
- * everything and waits for every child to exit.
+ * npm run demo: the three device simulators (MQTT with its own broker, Modbus TCP, OPC UA),
+ * the Zerobus emulator, the relay and the gateway (with its aggregated OPC UA server) on this
+ * machine, each as a child process. Prints where rows land and how many per table; Ctrl-C
+ * stops everything and waits for every child to exit.
  */
 const DEMO_DIR = resolve(process.env.DEMO_DIR ?? '.demo');
 const REPORT_INTERVAL_MS = 2_000;
 const READY_DEADLINE_MS = 30_000;
-const TABLE = 'main.iot.mqtt_bronze';
 
 const say = (line: string) => process.stdout.write(`[demo] ${line}\n`);
 
@@ -33,7 +34,16 @@ async function main(): Promise<number> {
   await rm(join(DEMO_DIR, 'zerobus'), { recursive: true, force: true });
   const logDir = join(DEMO_DIR, 'logs');
   await mkdir(logDir, { recursive: true });
-  const ports = { mqtt: await freePort(), grpc: await freePort(), emulatorHttp: await freePort(), gateway: await freePort(), relay: await freePort() };
+  const ports = {
+    mqtt: await freePort(),
+    modbus: await freePort(),
+    opcuaSim: await freePort(),
+    opcuaServer: await freePort(),
+    grpc: await freePort(),
+    emulatorHttp: await freePort(),
+    gateway: await freePort(),
+    relay: await freePort(),
+  };
   const prefix = `demo-${process.pid}`;
   const configs = demoConfigs({ demoDir: DEMO_DIR, redisUrl: redis.url, prefix, ports });
   const files: Record<string, string> = {};
@@ -47,7 +57,7 @@ async function main(): Promise<number> {
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    say('stopping: gateway, simulator, relay, emulator ...');
+    say('stopping: gateway, simulators, relay, emulator ...');
     // The gateway first, so it flushes its last batches; the relay then drains what it holds.
     for (const child of [...children].reverse()) await stopChild(child);
     // The demo's queues live under a prefix of its own; leave a shared Redis as it was.
@@ -68,17 +78,28 @@ async function main(): Promise<number> {
   });
 
   const emulatorUrl = `http://127.0.0.1:${ports.emulatorHttp}`;
-  children.push(startChild('emulator', 'sim/zerobus/main.ts', ['--config', files.emulator ?? ''], logDir));
-  await waitFor('the Zerobus emulator', () => ok(`${emulatorUrl}/health`));
-  children.push(startChild('relay', 'relay/main.ts', ['--config', files.relay ?? ''], logDir));
-  children.push(startChild('simulator', 'sim/devices/main.ts', ['--embedded-port', String(ports.mqtt), '--rate', '50'], logDir));
-  children.push(startChild('gateway', 'gateway/main.ts', ['--config', files.gateway ?? ''], logDir));
-  await waitFor('the relay', () => ok(`http://127.0.0.1:${ports.relay}/health`));
-  await waitFor('the gateway', () => ok(`http://127.0.0.1:${ports.gateway}/health`));
+  try {
+    children.push(startChild('emulator', 'sim/zerobus/main.ts', ['--config', files.emulator ?? ''], logDir));
+    await waitFor('the Zerobus emulator', () => ok(`${emulatorUrl}/health`), children);
+    children.push(startChild('relay', 'relay/main.ts', ['--config', files.relay ?? ''], logDir));
+    children.push(startChild('simulator', 'sim/devices/main.ts', ['--embedded-port', String(ports.mqtt), '--rate', '50'], logDir));
+    children.push(startChild('modbus-sim', 'sim/devices/modbus-main.ts', ['--port', String(ports.modbus), '--units', '1'], logDir));
+    children.push(startChild('opcua-sim', 'sim/devices/opcua-main.ts', ['--port', String(ports.opcuaSim), '--counters', '10'], logDir));
+    // The gateway would connect anyway once they listen; waiting keeps its log free of retries.
+    await waitFor('the Modbus simulator', () => listening(ports.modbus), children);
+    await waitFor('the OPC UA simulator', () => listening(ports.opcuaSim), children);
+    children.push(startChild('gateway', 'gateway/main.ts', ['--config', files.gateway ?? ''], logDir));
+    await waitFor('the relay', () => ok(`http://127.0.0.1:${ports.relay}/health`), children);
+    await waitFor('the gateway', () => ok(`http://127.0.0.1:${ports.gateway}/health`), children);
+  } catch (err) {
+    // A child that failed to start: stop the others (and clean Redis) before saying why.
+    await stopAll();
+    throw err;
+  }
 
-  const rowsFile = relative(process.cwd(), join(DEMO_DIR, 'zerobus', `${TABLE}.jsonl`));
-  say(`rows land in ${rowsFile} (one JSON row per line)`);
-  say(`gateway status: http://127.0.0.1:${ports.gateway}/status   relay status: http://127.0.0.1:${ports.relay}/status`);
+  say(`rows land in ${relative(process.cwd(), join(DEMO_DIR, 'zerobus'))}/<table>.jsonl (one JSON row per line)`);
+  say(`gateway status: http://127.0.0.1:${ports.gateway}/status   relay status and dashboard: http://127.0.0.1:${ports.relay}/`);
+  say(`OPC UA server for SCADA/HMI: opc.tcp://127.0.0.1:${ports.opcuaServer}${DEMO_OPCUA_PATH} (anonymous reads; user operator writes, password in ${relative(process.cwd(), files.gateway ?? '')})`);
   say(`emulator API:   ${emulatorUrl}/api/tables   logs: ${relative(process.cwd(), logDir)}/`);
   say('press Ctrl-C to stop');
 
@@ -90,7 +111,9 @@ async function main(): Promise<number> {
       void stopAll().then(() => process.exit(1));
       return;
     }
-    void rowCount(emulatorUrl).then((rows) => say(`${rows} rows landed in ${TABLE}`));
+    void Promise.all(DEMO_TABLES.map((table) => rowCount(emulatorUrl, table))).then((counts) =>
+      say(`rows landed: ${DEMO_TABLES.map((table, i) => `${counts[i] ?? 0} in ${table}`).join(', ')}`),
+    );
   }, REPORT_INTERVAL_MS);
   const code = await done;
   clearInterval(report);
@@ -105,18 +128,33 @@ async function ok(url: string): Promise<boolean> {
   }
 }
 
-async function rowCount(emulatorUrl: string): Promise<number> {
+async function rowCount(emulatorUrl: string, table: string): Promise<number> {
   try {
-    const res = await fetch(`${emulatorUrl}/api/tables/${TABLE}/count`, { signal: AbortSignal.timeout(1000) });
-    return ((await res.json()) as { rows: number }).rows;
+    const res = await fetch(`${emulatorUrl}/api/tables/${table}/count`, { signal: AbortSignal.timeout(1000) });
+    // A table the emulator has no rows for yet answers 404.
+    return res.ok ? ((await res.json()) as { rows: number }).rows : 0;
   } catch {
     return 0;
   }
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+/** True once something accepts TCP connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolveCheck) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveCheck(true);
+    });
+    socket.once('error', () => resolveCheck(false));
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, children: Child[]): Promise<void> {
   const deadline = Date.now() + READY_DEADLINE_MS;
   while (!(await check())) {
+    const dead = children.find((c) => !isAlive(c));
+    if (dead) throw new Error(`${dead.name} exited (code ${String(dead.process.exitCode)}) while waiting for ${what}; see ${relative(process.cwd(), dead.logFile)}`);
     if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${READY_DEADLINE_MS} ms; see ${DEMO_DIR}/logs/`);
     await new Promise((r) => setTimeout(r, 200));
   }

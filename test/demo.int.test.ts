@@ -30,7 +30,7 @@ function alive(pid: number): boolean {
 }
 
 describe('npm run demo', () => {
-  it('lands rows in the emulator table file, then stops every child on SIGINT', { timeout: 120_000 }, async () => {
+  it('lands MQTT, Modbus and OPC UA rows in their emulator tables, then stops every child on SIGINT', { timeout: 120_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'demo-'));
     const demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { env: { ...process.env, DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -38,15 +38,21 @@ describe('npm run demo', () => {
     demo.stderr.on('data', (chunk) => (output += String(chunk)));
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     try {
-      await until('rows reported by the demo', () => /\[demo\] [1-9]\d* rows landed in main\.iot\.mqtt_bronze/.test(output), ROWS_DEADLINE_MS);
-      const file = await readFile(join(dir, 'zerobus', 'main.iot.mqtt_bronze.jsonl'), 'utf8');
-      const first = JSON.parse(file.split('\n')[0] ?? '{}');
-      expect(first).toMatchObject({ source_name: 'site1-mqtt', gateway_id: 'demo-gateway', seq: expect.any(Number), topic: expect.stringMatching(/^plant\/site1\//) });
+      // Every protocol lands: MQTT, Modbus and OPC UA rows, each in its own table.
+      await until('rows in all three tables', () => /\[demo\] rows landed: [1-9]\d* in main\.iot\.mqtt_bronze, [1-9]\d* in main\.iot\.modbus_bronze, [1-9]\d* in main\.iot\.opcua_bronze/.test(output), ROWS_DEADLINE_MS);
+      const firstRow = async (table: string) => JSON.parse((await readFile(join(dir, 'zerobus', `${table}.jsonl`), 'utf8')).split('\n')[0] ?? '{}');
+      expect(await firstRow('main.iot.mqtt_bronze')).toMatchObject({ source_name: 'site1-mqtt', gateway_id: 'demo-gateway', seq: expect.any(Number), topic: expect.stringMatching(/^plant\/site1\//) });
+      expect(await firstRow('main.iot.modbus_bronze')).toMatchObject({ source_name: 'line1-plc', gateway_id: 'demo-gateway', unit_id: 1 });
+      expect(await firstRow('main.iot.opcua_bronze')).toMatchObject({ source_name: 'plant-opcua', gateway_id: 'demo-gateway', node_id: expect.stringMatching(/^ns=\d+;s=/) });
+      expect(output).toMatch(/OPC UA server for SCADA\/HMI: opc\.tcp:\/\/127\.0\.0\.1:\d+\/connector/);
+      expect(output).not.toContain('demo-operator');
       const services = children(demo.pid ?? 0).filter((c) => c.args.includes('main.ts'));
       expect(services.map((c) => c.args.split(' ').find((a) => a.endsWith('main.ts'))).sort()).toEqual([
         'gateway/main.ts',
         'relay/main.ts',
         'sim/devices/main.ts',
+        'sim/devices/modbus-main.ts',
+        'sim/devices/opcua-main.ts',
         'sim/zerobus/main.ts',
       ]);
 
