@@ -47,6 +47,8 @@ export interface ModbusSim {
   addUnit(unitId: number): SimUnit;
   /** Closes every client connection; the server keeps listening. */
   dropConnections(): void;
+  /** Resets every client connection (TCP RST, as a rebooting PLC or a firewall does); the server keeps listening. */
+  resetConnections(): void;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ export async function startModbusSim(options: ModbusSimOptions = {}): Promise<Mo
     },
     addUnit,
     dropConnections: () => server.drop(),
+    resetConnections: () => server.reset(),
     stop() {
       stopped ??= (async () => {
         clearInterval(timer);
@@ -146,6 +149,7 @@ export function applySignals(unit: SimUnit, now: number, cycles: number): void {
 interface Listening {
   port: number;
   drop(): void;
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -208,6 +212,9 @@ async function listenTcp(host: string, port: number | undefined, units: Map<numb
         drop: () => {
           for (const socket of server.socks.keys()) socket.destroy();
         },
+        reset: () => {
+          for (const socket of server.socks.keys()) socket.resetAndDestroy();
+        },
         close: () => new Promise<void>((resolve) => server.close(() => resolve())),
       };
     }
@@ -232,6 +239,9 @@ async function listenRtu(host: string, port: number, units: Map<number, SimUnit>
     port: typeof address === 'object' && address ? address.port : port,
     drop: () => {
       for (const socket of sockets) socket.destroy();
+    },
+    reset: () => {
+      for (const socket of sockets) socket.resetAndDestroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -210,9 +210,14 @@ export class ModbusConnection {
     const job = this.#queue.shift();
     if (!job) return;
     this.#busy = true;
+    const client = this.#client;
     void this.#run(job).then((outcome) => {
       this.#busy = false;
       job.resolve(outcome);
+      // modbus-serial's TCP port takes a reset (ECONNRESET) quietly: it marks itself closed
+      // and never emits 'close'. A failed request on a port that is no longer open is then
+      // the only sign that the connection is gone.
+      if (!outcome.ok && client && !client.isOpen) this.#onClose(client);
       this.#pump();
     });
   }

@@ -181,6 +181,24 @@ describe('ModbusSource against a Modbus TCP server', () => {
     expect(s.unit(1).requests.holding - status.requests).toBeLessThanOrEqual(1);
   });
 
+  it('notices a connection reset (TCP RST) and reconnects', async () => {
+    const s = await sim();
+    s.unit(1).setRegisters('holding', 0, [1]);
+    const { src, ctx, start } = source(s.port, [{ name: 'dev', poll_interval_ms: 30, tags: [{ name: 'x', register_type: 'holding', address: 0 }] }]);
+    await start();
+    await until('a good reading', () => latest(ctx.readings, 'dev/x')?.value === 1);
+
+    // modbus-serial reports a reset without a 'close' event; the driver must still see it.
+    s.resetConnections();
+    await until('the reset noticed', () => src.status().disconnects === 1);
+    s.unit(1).setRegisters('holding', 0, [2]);
+    await until('good readings on a new connection', () => latest(ctx.readings, 'dev/x')?.value === 2);
+    expect(src.status()).toMatchObject({ state: 'connected', connects: 2, disconnects: 1 });
+    expect(ctx.logText()).toContain('Modbus connection lost; reconnecting.');
+    await src.stop();
+    await s.stop();
+  });
+
   it('reconnects after the server goes away, with Bad readings while it is gone', async () => {
     let s = await sim();
     const port = s.port;
