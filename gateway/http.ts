@@ -1,8 +1,5 @@
-import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Secret } from '../common/secret.ts';
 import type { ReloadResult } from './reload/reloader.ts';
@@ -48,33 +45,4 @@ export function createHttpApp(deps: HttpDeps): Hono {
     return c.json(result, result.ok ? HTTP_OK : HTTP_BAD_REQUEST);
   });
   return app;
-}
-
-export interface HttpServer {
-  port: number;
-  /** Stops listening and drops open connections. Safe twice. */
-  close(): Promise<void>;
-}
-
-/** Listens on host:port (0 picks a free port); rejects when the port cannot be bound. */
-export async function listen(app: Hono, host: string, port: number): Promise<HttpServer> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  let closing: Promise<void> | undefined;
-  return {
-    port: (server.address() as AddressInfo).port,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../../common/logger.ts';
 import { LogLimiter } from './log-limiter.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import { DEFAULT_REJECTION_KIND, detached, type RejectionEvent } from './rejections.ts';
+import { Waker } from './waker.ts';
 
 /** Entries written to Redis at once (pipelined on one connection) while writes succeed. */
 export const DLQ_WRITE_WINDOW = 64;
@@ -92,7 +93,7 @@ export class DeadLetterForwarder {
   #lastErrorAt: string | undefined;
   #storeFull = false;
   #closed = false;
-  #wake: (() => void) | undefined;
+  readonly #waker = new Waker();
   #stopping: Promise<void> | undefined;
 
   constructor(options: DeadLetterForwarderOptions) {
@@ -129,7 +130,7 @@ export class DeadLetterForwarder {
     this.#backlog.push({ entry, bytes });
     this.#bytes += bytes;
     this.#o.metrics.deadLetterBacklog.set(this.#backlog.length);
-    this.#wake?.();
+    this.#waker.wake();
   }
 
   /** Stored since start for one source. */
@@ -161,12 +162,12 @@ export class DeadLetterForwarder {
     const deadline = Date.now() + timeoutMs;
     // Try at once rather than at the end of a long backoff: Redis may be back.
     this.#nextAttemptAt = 0;
-    this.#wake?.();
+    this.#waker.wake();
     while (this.#backlog.length > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(STOP_POLL_MS, Math.max(0, deadline - Date.now()))));
     }
     this.#closed = true;
-    this.#wake?.();
+    this.#waker.wake();
     await this.#running;
     this.#limiter.flush();
     const left = new Map<string, number>();
@@ -185,7 +186,7 @@ export class DeadLetterForwarder {
     while (!this.#closed) {
       const waitMs = this.#nextAttemptAt - Date.now();
       if (this.#backlog.length === 0 || waitMs > 0) {
-        await this.#idle(this.#backlog.length === 0 ? undefined : waitMs);
+        await this.#waker.idle(this.#backlog.length === 0 ? undefined : waitMs);
         continue;
       }
       // While Redis fails, one entry probes; the rest wait their turn in order.
@@ -240,19 +241,5 @@ export class DeadLetterForwarder {
     this.#lost.set(reason, (this.#lost.get(reason) ?? 0) + 1);
     this.#o.metrics.deadLettersLost.inc({ source, reason });
     this.#limiter.hit(reason, (count) => this.#o.log.error({ reason, count, source, ...context }, LOSS_MESSAGES[reason]));
-  }
-
-  /** Sleeps until woken (new entry, stop) or, with ms, until then. */
-  #idle(ms?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#wake === done) self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }

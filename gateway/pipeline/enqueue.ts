@@ -8,6 +8,7 @@ import { MemoryQueue, type OverflowPolicy, type PendingBatch, type QueueLimits }
 import type { PipelineMetrics } from './metrics.ts';
 import type { BatchSink } from './redis-sink.ts';
 import { Spiller } from './spill.ts';
+import { Waker } from './waker.ts';
 
 /**
  * Where a batch goes, in order:
@@ -75,7 +76,7 @@ export class Enqueuer {
   readonly #batchCounter = new Map<string, number>();
   readonly #tables = new Map<string, TableCounts>();
   readonly #running: Promise<void>;
-  #work: (() => void) | undefined;
+  readonly #waker = new Waker();
   #spooling: boolean;
   #directInFlight = false;
   #blocked = false;
@@ -101,7 +102,7 @@ export class Enqueuer {
         onRefused: (item, reason) => this.#drop([item], reason),
         onProgress: () => {
           this.#gauges();
-          this.#wake();
+          this.#waker.wake();
         },
       });
     }
@@ -123,7 +124,7 @@ export class Enqueuer {
     if (evicted.length > 0) this.#drop(evicted, 'queue_full');
     if (refused.length > 0) this.#drop(refused, this.#memory.limits.policy === 'block' ? 'blocked' : 'queue_full');
     this.#gauges();
-    this.#wake();
+    this.#waker.wake();
     this.#spiller?.wake();
     return accepted;
   }
@@ -165,15 +166,15 @@ export class Enqueuer {
       if (spool && !this.#spooling && this.#memory.fill() >= SPILL_AT_FILL) this.#startSpooling();
       const waitMs = this.#nextAttemptAt - Date.now();
       if (waitMs > 0) {
-        await this.#idle(waitMs);
+        await this.#waker.idle(waitMs);
         continue;
       }
       if (spool && !spool.isEmpty) await this.#deliverFromSpool(spool);
       // While spooling, memory goes through the spool, unless the spool refuses writes (a full
       // disk under block): then the oldest batch in memory is the oldest of all, and goes direct.
-      else if (this.#spiller?.busy || (spool && this.#spooling && spool.status().accepting)) await this.#idle();
+      else if (this.#spiller?.busy || (spool && this.#spooling && spool.status().accepting)) await this.#waker.idle();
       else if (this.#memory.size > 0) await this.#deliverFromMemory();
-      else await this.#idle();
+      else await this.#waker.idle();
     }
   }
 
@@ -188,7 +189,7 @@ export class Enqueuer {
     }
     if (!head) {
       // isEmpty said there was a batch; should the books ever disagree, do not spin.
-      await this.#idle(SPOOL_EMPTY_RECHECK_MS);
+      await this.#waker.idle(SPOOL_EMPTY_RECHECK_MS);
       return;
     }
     try {
@@ -310,24 +311,6 @@ export class Enqueuer {
     return counts;
   }
 
-  /** Sleeps until woken (new work, stop) or, with ms, until then. */
-  #idle(ms?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#work === done) self.#work = undefined;
-        resolve();
-      }
-      this.#work = done;
-    });
-  }
-
-  #wake(): void {
-    this.#work?.();
-  }
-
   async #stop(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     if (this.#failures > 0 && this.#o.spool) this.#startSpooling();
@@ -336,7 +319,7 @@ export class Enqueuer {
       await new Promise((r) => setTimeout(r, Math.min(STOP_POLL_MS, Math.max(0, deadline - Date.now()))));
     }
     this.#closed = true;
-    this.#wake();
+    this.#waker.wake();
     await this.#running;
     if (this.#spiller) {
       this.#spooling = true;

@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { Spool, SpoolDropReason } from '../spool/spool.ts';
 import type { MemoryQueue, PendingBatch } from './memory-queue.ts';
+import { Waker } from './waker.ts';
 
 /** Most bytes moved from memory to the spool in one write and fsync. */
 export const SPILL_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -28,7 +29,7 @@ export class Spiller {
   readonly #running: Promise<void>;
   #busy = false;
   #closed = false;
-  #wake: (() => void) | undefined;
+  readonly #waker = new Waker();
 
   constructor(options: SpillerOptions) {
     this.#o = options;
@@ -41,7 +42,7 @@ export class Spiller {
   }
 
   wake(): void {
-    this.#wake?.();
+    this.#waker.wake();
   }
 
   /** Stops the loop, then spools what is left in memory, as far as the spool takes it. */
@@ -57,11 +58,11 @@ export class Spiller {
   async #loop(): Promise<void> {
     while (!this.#closed) {
       if (!this.#o.canSpill() || this.#o.memory.size === 0) {
-        await this.#sleep();
+        await this.#waker.idle();
         continue;
       }
       if (await this.#spillOnce()) {
-        await Promise.race([this.#o.spool.whenSpaceFreed(), this.#sleep(SPOOL_RETRY_MS)]);
+        await Promise.race([this.#o.spool.whenSpaceFreed(), this.#waker.idle(SPOOL_RETRY_MS)]);
       }
     }
   }
@@ -88,18 +89,5 @@ export class Spiller {
     for (const { item, reason } of result.refused) this.#o.onRefused(item, reason);
     this.#o.onProgress();
     return result.blocked.length > 0;
-  }
-
-  #sleep(ms?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#wake === done) self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }

@@ -1,3 +1,4 @@
+/** The HTTP listener both processes serve their Hono API on. */
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
@@ -30,15 +31,4 @@ export async function listen(app: Hono, host: string, port: number): Promise<Htt
       return closing;
     },
   };
-}
-
-/** True when work settled within ms; false when the time ran out first (the work goes on). */
-export async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
-  try {
-    return await Promise.race([work.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
