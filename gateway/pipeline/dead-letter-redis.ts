@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { NewDeadLetter } from '../../common/dlq/entry.ts';
 import { DeadLetterStore, type DeadLetterLimits } from '../../common/dlq/store.ts';
 import type { Logger } from '../../common/logger.ts';
-import { DEFAULT_ENQUEUE_ATTEMPT_TIMEOUT_MS, RedisUnavailableError } from './redis-sink.ts';
+import { DEFAULT_ENQUEUE_ATTEMPT_TIMEOUT_MS, RedisUnavailableError, redisReady } from './redis-sink.ts';
 
 const REDIS_RECONNECT_STEP_MS = 200;
 const REDIS_RECONNECT_MAX_MS = 5_000;
@@ -40,26 +40,11 @@ export function connectDeadLetterRedis(o: { url: string; prefix: string; limits:
   const ready = (): Promise<void> => {
     if (redis.status === 'ready') return Promise.resolve();
     if (closing) return Promise.reject(new RedisUnavailableError('the dead-letter connection is closed'));
-    waiting ??= waitForReady().finally(() => {
+    waiting ??= redisReady(redis, timeoutMs).finally(() => {
       waiting = undefined;
     });
     return waiting;
   };
-  const waitForReady = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        clearTimeout(timer);
-        redis.off('ready', onReady);
-        redis.off('error', onError);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onReady = () => settle();
-      const onError = (err: Error) => settle(new RedisUnavailableError(`Redis is not connected: ${err.message}`, { cause: err }));
-      const timer = setTimeout(() => settle(new RedisUnavailableError(`Redis is not connected (${redis.status})`)), timeoutMs);
-      redis.on('ready', onReady);
-      redis.on('error', onError);
-    });
 
   return {
     store: {

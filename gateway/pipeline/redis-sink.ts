@@ -29,6 +29,28 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/**
+ * Resolves once the connection is ready (at once when it is). The next failed connection
+ * attempt, or timeoutMs without one, rejects with a RedisUnavailableError giving the reason.
+ */
+export function redisReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => settle();
+    const onError = (err: Error) => settle(new RedisUnavailableError(`Redis is not connected: ${err.message}`, { cause: err }));
+    const timer = setTimeout(() => settle(new RedisUnavailableError(`Redis is not connected (${redis.status})`)), timeoutMs);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
+}
+
 export interface RedisSinkOptions {
   url: string;
   prefix: string;
@@ -107,22 +129,7 @@ export class RedisBatchSink implements BatchSink {
    * next failed connection attempt fails the wait at once, with the reason.
    */
   async #ready(): Promise<void> {
-    if (this.#redis.status === 'ready') return;
-    const redis = this.#redis;
-    await new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        clearTimeout(timer);
-        redis.off('ready', onReady);
-        redis.off('error', onError);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onReady = () => settle();
-      const onError = (err: Error) => settle(new RedisUnavailableError(`Redis is not connected: ${err.message}`, { cause: err }));
-      const timer = setTimeout(() => settle(new RedisUnavailableError(`Redis is not connected (${redis.status})`)), this.#attemptTimeoutMs);
-      redis.on('ready', onReady);
-      redis.on('error', onError);
-    });
+    await redisReady(this.#redis, this.#attemptTimeoutMs);
   }
 
   async #withTimeout<T>(work: Promise<T>): Promise<T> {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './cpu.ts';
 
 /**
  * The Zerobus emulator as a child process, so a benchmark's CPU and memory figures are its
@@ -30,8 +31,6 @@ export interface EmulatorProcess {
 
 export const EMULATOR_START_TIMEOUT_MS = 30_000;
 export const EMULATOR_STOP_GRACE_MS = 5_000;
-/** Linux reports process times in USER_HZ ticks, 100 per second on every mainstream kernel. */
-const CLOCK_TICKS_PER_S = 100;
 const KEPT_OUTPUT_LINES = 20;
 const ENTRY = fileURLToPath(new URL('../../sim/zerobus/main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -122,15 +121,3 @@ function parseStartLine(line: string): { grpc: string; workspaceUrl: string } | 
   return undefined;
 }
 
-/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15). */
-function processCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces; the fields after it are space-separated.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-  } catch {
-    return undefined;
-  }
-}
