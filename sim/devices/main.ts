@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../common/logger.ts';
 import { DEFAULT_SIM_DEVICES, DEFAULT_SIM_RATE_PER_S, startMqttSimulator } from './mqtt-sim.ts';
+import { stopOnSignal } from './stop-on-signal.ts';
 
 const USAGE = `usage: mqtt-sim [--broker-url URL | --embedded-port PORT] [--rate N] [--devices N]
 
@@ -40,12 +41,7 @@ async function main(): Promise<number> {
     process.stderr.write(`mqtt-sim: ${(err as Error).message}\n`);
     return 1;
   }
-  const running = sim;
-  return new Promise((resolve) => {
-    const stop = () => running.stop().then(() => resolve(0), () => resolve(1));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  return stopOnSignal(sim);
 }
 
 main().then((code) => process.exit(code));

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../common/logger.ts';
 import { DEFAULT_SIGNAL_INTERVAL_MS, startModbusSim } from './modbus-sim.ts';
+import { stopOnSignal } from './stop-on-signal.ts';
 
 const USAGE = `usage: modbus-sim [--host H] [--port N] [--units LIST] [--framing tcp|rtu] [--signal-interval-ms N]
 
@@ -66,12 +67,7 @@ async function main(): Promise<number> {
     process.stderr.write(`modbus-sim: ${(err as Error).message}\n`);
     return 1;
   }
-  const running = sim;
-  return new Promise((resolve) => {
-    const stop = () => running.stop().then(() => resolve(0), () => resolve(1));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  return stopOnSignal(sim);
 }
 
 main().then((code) => process.exit(code));

@@ -9,6 +9,7 @@ import {
   type SimSecurityMode,
   type SimSecurityPolicy,
 } from './opcua-sim.ts';
+import { stopOnSignal } from './stop-on-signal.ts';
 
 const DEFAULT_PORT = 4840;
 const EXIT_USAGE = 2;
@@ -97,12 +98,7 @@ async function main(): Promise<number> {
     return 1;
   }
   process.stdout.write(`${JSON.stringify({ endpointUrl: sim.endpointUrl, port: sim.port, namespaceIndex: sim.namespaceIndex, counters: sim.counterNodeIds.length })}\n`);
-  const running = sim;
-  return new Promise((resolve) => {
-    const stop = () => running.stop().then(() => resolve(0), () => resolve(1));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  return stopOnSignal(sim);
 }
 
 main().then((code) => process.exit(code));
