@@ -38,7 +38,7 @@ describe('shipped configurations', () => {
     ['gateway/main.ts', 'config/gateway.example.yaml'],
     ['relay/main.ts', 'config/relay.example.yaml'],
   ])('%s --validate accepts %s', (entry, file) => {
-    const env = entry.startsWith('relay') ? { DATABRICKS_CLIENT_SECRET: 'placeholder' } : {};
+    const env: Record<string, string> = entry.startsWith('relay') ? { DATABRICKS_CLIENT_SECRET: 'placeholder' } : {};
     expect(validate(entry, file, env)).toEqual({ code: 0, out: `config ok: ${file}\n` });
   });
 
