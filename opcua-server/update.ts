@@ -17,6 +17,33 @@ interface SettableVariable {
 const US_PER_MS = 1000;
 const PICOSECONDS_PER_US = 1_000_000;
 
+/**
+ * The Date of the last millisecond asked for, shared by every DataValue stamped in it.
+ *
+ * Readings come in bursts with one timestamp (a poll, a publish, a batch of messages), and each
+ * variable keeps its DataValue until the next change, long enough for V8 to promote it to the
+ * old generation: a Date of its own per timestamp was 2 × 96 bytes of old-generation garbage per
+ * update, and 192 bytes per variable of live heap. Sharing is safe because nothing mutates
+ * these Dates: node-opcua only reads and encodes them, and DataValue.clone() shares them too.
+ */
+class SharedDate {
+  #ms = Number.NaN;
+  #date = new Date(0);
+
+  at(ms: number): Date {
+    if (ms !== this.#ms) {
+      this.#ms = ms;
+      this.#date = new Date(ms);
+    }
+    return this.#date;
+  }
+}
+
+// One per field: source times (the device's) and server times (the gateway's) differ, and one
+// cache for both would be replaced at every call.
+const sourceDates = new SharedDate();
+const serverDates = new SharedDate();
+
 /** Throws at start-up, with what to do, if this node-opcua cannot take a DataValue directly. */
 export function assertSettable(variable: UAVariable): void {
   if (typeof (variable as unknown as Partial<SettableVariable>)._internal_set_dataValue !== 'function') {
@@ -30,9 +57,9 @@ export function readingDataValue(variant: Variant, statusCode: StatusCode, sourc
   const dataValue = new DataValue();
   dataValue.value = variant;
   dataValue.statusCode = statusCode;
-  dataValue.sourceTimestamp = new Date(Math.floor(sourceTimeUs / US_PER_MS));
+  dataValue.sourceTimestamp = sourceDates.at(Math.floor(sourceTimeUs / US_PER_MS));
   dataValue.sourcePicoseconds = (sourceTimeUs % US_PER_MS) * PICOSECONDS_PER_US;
-  dataValue.serverTimestamp = new Date(Math.floor(gatewayTimeUs / US_PER_MS));
+  dataValue.serverTimestamp = serverDates.at(Math.floor(gatewayTimeUs / US_PER_MS));
   dataValue.serverPicoseconds = (gatewayTimeUs % US_PER_MS) * PICOSECONDS_PER_US;
   return dataValue;
 }
