@@ -30,9 +30,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-function start(entry: string, args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+function start(entry: string, args: string[], nodeFlags: readonly string[] = []): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
   // A process group of its own: Ctrl-C reaches the benchmark, which stops its children itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(child);
   const lines: string[] = [];
   const keep = (line: string) => {
@@ -84,9 +84,12 @@ export async function startSimProcess(counters: number, changeMs: number): Promi
   };
 }
 
-/** Runs one measured client to the end; resolves with the JSON object it prints last. */
-export async function runClientProcess(args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
-  const { child, lines, exited } = start(CLIENT_ENTRY, args);
+/**
+ * Runs one measured client to the end, with nodeFlags (the gateway's, for every kind of client
+ * alike); resolves with the JSON object it prints last.
+ */
+export async function runClientProcess(args: string[], timeoutMs: number, nodeFlags: readonly string[]): Promise<Record<string, unknown>> {
+  const { child, lines, exited } = start(CLIENT_ENTRY, args, nodeFlags);
   let last: Record<string, unknown> | undefined;
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {

@@ -173,11 +173,16 @@ async function main(): Promise<void> {
   let cpu = process.cpuUsage();
   let windowStart = 0;
   let rssPeak = 0;
+  let atPeak: NodeJS.MemoryUsage | undefined;
   let rssSum = 0;
   let rssSamples = 0;
+  // The whole breakdown at the peak: whether the RSS above the live size is V8 heap not yet
+  // collected, or memory outside it (Buffers, malloc).
   const sampler = setInterval(() => {
     if (windowStart === 0) return;
-    const rss = process.memoryUsage.rss();
+    const usage = process.memoryUsage();
+    const rss = usage.rss;
+    if (rss > rssPeak) atPeak = usage;
     rssPeak = Math.max(rssPeak, rss);
     rssSum += rss;
     rssSamples++;
@@ -246,6 +251,12 @@ async function main(): Promise<void> {
       rss_mb_mean: rssSamples ? rssSum / rssSamples / MB : rssEnd / MB,
       rss_mb_end: rssEnd / MB,
       heap_mb_end: process.memoryUsage().heapUsed / MB,
+      heap_total_mb_peak: (atPeak?.heapTotal ?? 0) / MB,
+      heap_used_mb_peak: (atPeak?.heapUsed ?? 0) / MB,
+      external_mb_peak: (atPeak?.external ?? 0) / MB,
+      array_buffers_mb_peak: (atPeak?.arrayBuffers ?? 0) / MB,
+      heap_total_mb_live: live.heapTotal / MB,
+      external_mb_live: live.external / MB,
       rss_mb_live: gc ? live.rss / MB : undefined,
       heap_mb_live: gc ? live.heapUsed / MB : undefined,
       loop_lag_p99_ms: lag.percentile(99) / 1e6,

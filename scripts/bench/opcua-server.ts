@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchNodeFlags } from './gateway-flags.ts';
 import { describeMachine, machine } from './machine.ts';
 
 /**
@@ -9,8 +10,9 @@ import { describeMachine, machine } from './machine.ts';
  * once a second, to one client subscribed to all of them (samplingInterval 0) in a child
  * process. For each size it runs a bare node-opcua server (plain variables, setValueFromSource)
  * as the library's ceiling, then the aggregated server fed through the gateway's event bus,
- * each in a fresh process. Prints changes delivered/s, the ratio to changes fed, the server's
- * CPU and RSS, and start time; the last line is one JSON object.
+ * each in a fresh process. Both run with the node flags of the gateway's npm script, as
+ * production does. Prints changes delivered/s, the ratio to changes fed, the server's CPU and
+ * RSS, and start time; the last line is one JSON object.
  */
 const DEFAULT_SIZES = [10_000, 50_000];
 const DEFAULT_SECONDS = 20;
@@ -40,6 +42,8 @@ interface RunResult {
   rss_mb_peak: number;
   rss_mb_mean: number;
   heap_mb_end: number;
+  heap_total_mb_peak: number;
+  external_mb_peak: number;
   rss_mb_live: number;
   heap_mb_live: number;
   loop_lag_p99_ms: number;
@@ -84,9 +88,9 @@ function options(): { sizes: number[]; seconds: number; warmup: number; bare: bo
   };
 }
 
-function run(mode: 'ours' | 'bare', variables: number, seconds: number, warmup: number): Promise<RunResult> {
+function run(mode: 'ours' | 'bare', variables: number, seconds: number, warmup: number, nodeFlags: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', RUN, '--mode', mode, '--variables', String(variables), '--seconds', String(seconds), '--warmup', String(warmup)], {
+    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--import', 'tsx', RUN, '--mode', mode, '--variables', String(variables), '--seconds', String(seconds), '--warmup', String(warmup)], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -111,7 +115,7 @@ function run(mode: 'ours' | 'bare', variables: number, seconds: number, warmup: 
 function describe(r: RunResult): string {
   return (
     `  ${r.mode.padEnd(4)} ${label(r.variables).padStart(4)}: ${round(r.delivered_per_s, 0)} changes/s delivered of ${round(r.fed_per_s, 0)} fed ` +
-    `(${round(r.delivered_ratio * 100, 2)}%), server CPU ${round(r.cpu_pct)}%, RSS ${round(r.rss_mb_peak)} MB peak (heap ${round(r.heap_mb_end)} MB), ` +
+    `(${round(r.delivered_ratio * 100, 2)}%), server CPU ${round(r.cpu_pct)}%, RSS ${round(r.rss_mb_peak)} MB peak (V8 heap ${round(r.heap_total_mb_peak)} MB, external ${round(r.external_mb_peak)} MB), ` +
     `${round(r.rss_mb_live)} MB after a full GC (heap ${round(r.heap_mb_live)} MB), ` +
     `start ${round(r.start_s, 2)} s, ${r.variables} variables built in ${round(r.build_s, 2)} s, client subscribed in ${round(r.subscribe_s, 1)} s, ` +
     `event-loop lag p99 ${round(r.loop_lag_p99_ms)} ms` +
@@ -126,13 +130,15 @@ async function main(): Promise<void> {
   say(`each run: a fresh server process, N Double variables all changed once a second (in 10 slices), ${o.warmup} s warm-up then ${o.seconds} s measured;`);
   say('  one client in a child process subscribed to every variable (samplingInterval 0, queue 2, publishing 250 ms, security None);');
   say('  delivered = notifications for the measured rounds received by the client, counted 3 s after the last round; CPU and RSS are the server process (feeding included).');
-  say('  RSS peak: sampled every 200 ms in the measured window, V8 collecting when it chooses; after a full GC: forced (--expose-gc) after the window, the live memory.');
+  say('  RSS peak: sampled every 200 ms in the measured window, V8 collecting when it chooses (V8 heap = heapTotal at that sample); after a full GC: forced (--expose-gc) after the window, the live memory.');
   say('  bare = node-opcua OPCUAServer with plain variables and setValueFromSource (library ceiling); ours = startAggregatedServer fed Readings through GatewayEvents.');
-  say(`  NODE_OPTIONS: ${process.env.NODE_OPTIONS || '(none)'} (inherited by every run; e.g. --max-old-space-size=400 bounds the V8 heap)`);
+  const { flags: nodeFlags, from: flagsFrom } = benchNodeFlags();
+  say(`  node flags of every run: ${nodeFlags.join(' ') || '(none)'} (${flagsFrom}; docs/opcua-server.md, Sizing)`);
+  say(`  NODE_OPTIONS: ${process.env.NODE_OPTIONS || '(none)'} (inherited by every run)`);
   const results: RunResult[] = [];
   for (const size of o.sizes) {
     for (const mode of o.bare ? (['bare', 'ours'] as const) : (['ours'] as const)) {
-      const result = await run(mode, size, o.seconds, o.warmup);
+      const result = await run(mode, size, o.seconds, o.warmup, nodeFlags);
       results.push(result);
       say(describe(result));
     }
@@ -150,6 +156,7 @@ async function main(): Promise<void> {
     figures[`rss_mb_${k}`] = round(r.rss_mb_peak);
     figures[`rss_mb_live_${k}`] = round(r.rss_mb_live);
     figures[`heap_mb_live_${k}`] = round(r.heap_mb_live);
+    figures[`heap_total_mb_peak_${k}`] = round(r.heap_total_mb_peak);
     figures[`build_s_${k}`] = round(r.build_s, 2);
     const b = bare(r.variables);
     if (b) {
@@ -171,7 +178,7 @@ async function main(): Promise<void> {
     say(`  target: RSS <= ${TARGET_RSS_MB_50K} MB at 50k: ${rss50k <= TARGET_RSS_MB_50K ? 'met' : 'MISSED'} (${rss50k} MB peak; ${figures.rss_mb_live_50k} MB after a full GC)`);
   }
   say(`  start_s: the first aggregated-server run, from the call to listening, including a new PKI key and self-signed certificate: ${startS} s`);
-  say(JSON.stringify({ bench: 'opcua-server', machine: host, node_options: process.env.NODE_OPTIONS ?? '', seconds: o.seconds, warmup_s: o.warmup, sizes: o.sizes, start_s: startS, ...figures }));
+  say(JSON.stringify({ bench: 'opcua-server', machine: host, node_flags: nodeFlags.join(' '), node_options: process.env.NODE_OPTIONS ?? '', seconds: o.seconds, warmup_s: o.warmup, sizes: o.sizes, start_s: startS, ...figures }));
 }
 
 main().then(

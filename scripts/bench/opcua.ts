@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
+import { benchNodeFlags } from './gateway-flags.ts';
 import { describeMachine, machine } from './machine.ts';
 import { runClientProcess, startSimProcess, type SimProcess } from './opcua-processes.ts';
 
 /**
  * npm run bench:opcua: the gateway's OPC UA source against a bare node-opcua client, both
  * subscribing the same counter nodes of the simulator (a child process) at 1 s sampling. Each
- * client runs in a fresh process, one after the other, so RSS and CPU are its own. The last
- * line of output is one JSON object.
+ * client runs in a fresh process, one after the other, so RSS and CPU are its own, with the
+ * node flags of the gateway's npm script (production's; the simulator, not the gateway, runs
+ * without). The last line of output is one JSON object.
  */
 const DEFAULT_SIZES = [10_000, 50_000];
 const DEFAULT_SAMPLING_MS = 1_000;
@@ -71,12 +73,13 @@ function options(): { sizes: number[]; samplingMs: number; measureS: number } {
   return { sizes: values.nodes.split(',').map((s) => int('nodes', s)), samplingMs: int('sampling-ms', values['sampling-ms']), measureS: int('measure-s', values['measure-s']) };
 }
 
-async function measured(sim: SimProcess, kind: Run['kind'], nodes: number, samplingMs: number, measureS: number, changeMs: number): Promise<Run> {
+async function measured(sim: SimProcess, kind: Run['kind'], nodes: number, samplingMs: number, measureS: number, changeMs: number, nodeFlags: string[]): Promise<Run> {
   const cpu0 = sim.cpuSeconds();
   const t0 = Date.now();
   const r = await runClientProcess(
     ['--kind', kind, '--endpoint', sim.endpointUrl, '--ns', String(sim.namespaceIndex), '--nodes', String(nodes), '--sampling-ms', String(samplingMs), '--measure-s', String(measureS), '--change-ms', String(changeMs)],
     CLIENT_TIMEOUT_MS,
+    nodeFlags,
   );
   const cpu1 = sim.cpuSeconds();
   const simCpu = cpu0 === undefined || cpu1 === undefined ? null : ((cpu1 - cpu0) / ((Date.now() - t0) / 1000)) * 100;
@@ -117,6 +120,8 @@ async function main(): Promise<number> {
   say(`  waits for a value from every node, then measures about ${o.measureS} s of steady state (whole change periods, from the start of a burst).`);
   say('  bare: node-opcua ClientSubscription + ClientMonitoredItemGroup. gateway: the OPC UA source, readings handed to a pipeline context that');
   say('  stamps them. encode: the same, plus each reading encoded to its bronze protobuf record (no batching, no Redis). lost = ticks skipped by a node.');
+  const { flags: nodeFlags, from: flagsFrom } = benchNodeFlags();
+  say(`  node flags of every client: ${nodeFlags.join(' ') || '(none)'} (${flagsFrom}; docs/opcua.md)`);
   const onSignal = () => void sim.stop().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -128,7 +133,7 @@ async function main(): Promise<number> {
         const waited = await waitIdle(sim);
         if (waited === undefined) say(`  note: the simulator was still busy after ${IDLE_TIMEOUT_MS / 1000} s; the next run shares it`);
         t = Date.now();
-        const run = await measured(sim, kind, nodes, o.samplingMs, o.measureS, changeMs);
+        const run = await measured(sim, kind, nodes, o.samplingMs, o.measureS, changeMs, nodeFlags);
         runs.push(run);
         say(
           `  ${kind.padEnd(8)} ${fmt(nodes).padStart(6)} nodes: subscribed in ${fmt(run.subscribe_s, 1)} s, ${fmt(run.notifications_per_s)} notifications/s, CPU ${fmt(run.cpu_pct)} %, RSS peak ${fmt(run.rss_peak_mb)} MB (end ${fmt(run.rss_end_mb)}), lost ${run.lost}, simulator CPU ${run.sim_cpu_pct === null ? '-' : fmt(run.sim_cpu_pct)} % (${fmt((Date.now() - t) / 1000)} s)`,
@@ -187,7 +192,7 @@ async function main(): Promise<number> {
   say();
   say(`ratio gateway/bare notifications/s: ${Object.entries(ratios).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   say(`targets: ${Object.entries(targets).map(([k, v]) => `${k} ${v === null ? 'not measured' : v ? 'met' : 'NOT MET'}`).join(', ')}`);
-  say(JSON.stringify({ bench: 'opcua', machine: host, sampling_ms: o.samplingMs, change_ms: changeMs, measure_s: o.measureS, ...figures, lost: lostTotal, ratio: headline, targets: TARGETS, targets_met: targets }));
+  say(JSON.stringify({ bench: 'opcua', machine: host, node_flags: nodeFlags.join(' '), sampling_ms: o.samplingMs, change_ms: changeMs, measure_s: o.measureS, ...figures, lost: lostTotal, ratio: headline, targets: TARGETS, targets_met: targets }));
   return 0;
 }
 
