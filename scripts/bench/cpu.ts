@@ -13,6 +13,8 @@ const CLOCK_TICKS_PER_S = 100;
 /** /proc/stat's first line: user nice system idle iowait irq softirq steal ... (idle and iowait are idle). */
 const IDLE_FIELDS = [3, 4];
 const MACHINE_FIELDS = 8;
+const PAGE_BYTES = 4096;
+const BYTES_PER_MB = 1024 * 1024;
 
 /** utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15). */
 export function processCpuSeconds(pid: number | undefined): number | undefined {
@@ -22,6 +24,18 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
     // The command name (field 2) may contain spaces; the fields after it are space-separated.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory of a process in MB, from /proc/<pid>/stat (field 24, in 4 KiB pages). */
+export function processRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[21]) * PAGE_BYTES) / BYTES_PER_MB;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './cpu.ts';
 
 /** The Modbus simulator as a child process, so the benchmark's CPU figures are the client's alone. */
 export interface ModbusSimProcess {
@@ -14,10 +14,6 @@ export interface ModbusSimProcess {
 
 export const SIM_START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
-/** Linux reports process times in USER_HZ ticks, 100 per second on every mainstream kernel. */
-const CLOCK_TICKS_PER_S = 100;
-/** utime and stime are fields 14 and 15 of /proc/<pid>/stat, counted after the ")" of the name. */
-const UTIME_FIELD_AFTER_NAME = 11;
 const ENTRY = fileURLToPath(new URL('../../sim/devices/modbus-main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LISTENING = 'Modbus simulator listening.';
@@ -50,15 +46,7 @@ export async function startModbusSimProcess(units: string): Promise<ModbusSimPro
   return {
     pid,
     port,
-    cpuSeconds() {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(fields[UTIME_FIELD_AFTER_NAME]) + Number(fields[UTIME_FIELD_AFTER_NAME + 1])) / CLOCK_TICKS_PER_S;
-      } catch {
-        return undefined;
-      }
-    },
+    cpuSeconds: () => processCpuSeconds(pid),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

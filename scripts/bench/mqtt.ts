@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { createLogger } from '../../common/logger.ts';
@@ -8,6 +7,7 @@ import type { SourceContext } from '../../gateway/sources/types.ts';
 import { startBroker, type Broker } from '../../test/helpers/mosquitto.ts';
 import { describeMachine, machine } from './machine.ts';
 import { measure, type RunCost } from './measure.ts';
+import { processCpuSeconds } from './cpu.ts';
 
 /**
  * npm run bench:mqtt: readings/s from a Mosquitto broker through the MQTT source (routing,
@@ -27,7 +27,6 @@ const TOPIC_FILTER = 'bench/+/data';
 const RUN_TIMEOUT_MS = 300_000;
 const PUBLISH_WINDOW = 1_000;
 const TARGET_RATIO = 0.8;
-const CLOCK_TICKS_PER_S = 100;
 const EXIT_USAGE = 2;
 
 interface Options {
@@ -150,16 +149,7 @@ async function sourceRun(broker: Broker, messages: Array<{ topic: string; payloa
 }
 
 function brokerCpu(broker: Broker): () => number | undefined {
-  return () => {
-    if (broker.pid === undefined) return undefined;
-    try {
-      const stat = readFileSync(`/proc/${broker.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-    } catch {
-      return undefined;
-    }
-  };
+  return () => processCpuSeconds(broker.pid);
 }
 
 /** CPU time of this process per message: what each side costs, whatever else shares the machine. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds, processRssMb } from './cpu.ts';
 
 /**
  * Child processes of the OPC UA benchmark: the simulator (so the server's CPU and memory are
@@ -13,8 +13,6 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SIM_START_TIMEOUT_MS = 300_000;
 const STOP_GRACE_MS = 10_000;
 const KEPT_LINES = 20;
-/** Linux reports process times in USER_HZ ticks, 100 per second on every mainstream kernel. */
-const CLOCK_TICKS_PER_S = 100;
 
 export interface SimProcess {
   pid: number;
@@ -105,16 +103,9 @@ export async function runClientProcess(args: string[], timeoutMs: number, nodeFl
   return last;
 }
 
-/** utime + stime (fields 14, 15) and RSS (field 24, pages) of a process, from /proc; undefined off Linux. */
+/** utime + stime and RSS of a process, from /proc; undefined off Linux. */
 function procStat(pid: number | undefined): { cpuSeconds: number; rssMb: number } | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces; the fields after it are space-separated.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pageBytes = 4096;
-    return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S, rssMb: (Number(fields[21]) * pageBytes) / (1024 * 1024) };
-  } catch {
-    return undefined;
-  }
+  const cpuSeconds = processCpuSeconds(pid);
+  const rssMb = processRssMb(pid);
+  return cpuSeconds === undefined || rssMb === undefined ? undefined : { cpuSeconds, rssMb };
 }
