@@ -131,7 +131,7 @@ async function ok(url: string): Promise<boolean> {
 async function rowCount(emulatorUrl: string, table: string): Promise<number> {
   try {
     const res = await fetch(`${emulatorUrl}/api/tables/${table}/count`, { signal: AbortSignal.timeout(1000) });
-    // A table the emulator has no rows for yet answers 404.
+    // An error answer (the emulator stopping, say) reads as no rows rather than a crash.
     return res.ok ? ((await res.json()) as { rows: number }).rows : 0;
   } catch {
     return 0;
