@@ -1,8 +1,7 @@
-import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../../test/helpers/mosquitto.ts';
-import { freePort } from '../../../test/helpers/ports.ts';
+import { startTcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 import { until } from '../../../test/helpers/wait.ts';
 import { recordingContext } from '../../test-support/context.ts';
 import { mqttConfigSchema } from './config.ts';
@@ -23,33 +22,8 @@ afterAll(async () => {
 
 /** A TCP relay to the broker that can be cut and restored on the same port: the broker "away" and "back". */
 async function relayTo(target: string) {
-  const { port: targetPort } = new URL(target);
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let connections = 0;
-  const up = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        connections += 1;
-        const upstream = connectTcp(Number(targetPort), '127.0.0.1');
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-      });
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  const down = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  };
-  await up();
-  return { url: `mqtt://127.0.0.1:${port}`, up, down, connections: () => connections };
+  const proxy = await startTcpProxy(Number(new URL(target).port));
+  return { ...proxy, url: `mqtt://127.0.0.1:${proxy.port}` };
 }
 
 async function started(name: string, over: Record<string, unknown>) {

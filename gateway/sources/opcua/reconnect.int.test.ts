@@ -4,7 +4,8 @@ import { nowUs } from '../../../common/reading.ts';
 import { startOpcuaSimulator, type RunningOpcuaSim } from '../../../sim/devices/opcua-sim.ts';
 import { freePort } from '../../../test/helpers/ports.ts';
 import { until } from '../../../test/helpers/wait.ts';
-import { logLines, silentLog, startSource, tcpProxy, tempPki, valuesOf } from './test-support.ts';
+import { startTcpProxy } from '../../../test/helpers/tcp-proxy.ts';
+import { logLines, silentLog, startSource, tempPki, valuesOf } from './test-support.ts';
 
 const COUNTERS = 10;
 const RESTART_DEADLINE_MS = 30_000;
@@ -70,7 +71,7 @@ describe('OpcuaSource reconnection', () => {
   it('transfers its subscriptions to a new session after a dropped connection, and misses no change', async () => {
     const sim = await startOpcuaSimulator({ counters: COUNTERS, changeIntervalMs: 0, log: silentLog });
     sims.push(sim);
-    const proxy = await tcpProxy(sim.port);
+    const proxy = await startTcpProxy(sim.port);
     const { source, ctx } = await startSource('transfer', {
       endpoint_url: `opc.tcp://127.0.0.1:${proxy.port}/sim`,
       security: { pki_dir: pki.dir },

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../common/logger.ts';
@@ -47,31 +46,3 @@ export function logLines(ctx: RecordingContext, msg: string): Array<Record<strin
     .filter((l) => l.msg === msg);
 }
 
-/** A TCP forwarder on a free 127.0.0.1 port whose connections a test can cut, as a failing network would. */
-export async function tcpProxy(targetPort: number): Promise<{ port: number; drop(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connectTcp(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const drop = () => {
-    for (const s of sockets) s.destroy();
-  };
-  return {
-    port,
-    drop,
-    close: async () => {
-      drop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
