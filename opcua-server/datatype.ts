@@ -15,9 +15,9 @@ import type { TagDataType } from '../gateway/sources/types.ts';
 export type VariableType = TagDataType | 'BaseDataType';
 
 export interface VariableKind {
-  type: VariableType;
+  readonly type: VariableType;
   /** Values arrive as JSON text of an array (TagInfo.isArray). */
-  isArray: boolean;
+  readonly isArray: boolean;
 }
 
 export type Conversion = { ok: true; variant: Variant } | { ok: false; reason: string };
@@ -70,12 +70,25 @@ export function isNumericType(type: VariableType): boolean {
   return type !== 'Boolean' && type !== 'String' && type !== 'DateTime' && type !== 'BaseDataType';
 }
 
+/** One shared, frozen VariableKind per type and shape: a server with 50,000 tags keeps a handful of objects, not 50,000. */
+const KINDS = new Map<string, VariableKind>();
+
+export function kindOf(type: VariableType, isArray: boolean): VariableKind {
+  const key = isArray ? `${type}[]` : type;
+  let kind = KINDS.get(key);
+  if (!kind) {
+    kind = Object.freeze({ type, isArray });
+    KINDS.set(key, kind);
+  }
+  return kind;
+}
+
 /** The kind of a variable first seen with this value (no declaration). */
 export function inferKind(value: ReadingValue): VariableKind {
-  if (typeof value === 'boolean') return { type: 'Boolean', isArray: false };
-  if (typeof value === 'number') return { type: 'Double', isArray: false };
-  if (typeof value === 'string') return { type: 'String', isArray: false };
-  return { type: 'BaseDataType', isArray: false };
+  if (typeof value === 'boolean') return kindOf('Boolean', false);
+  if (typeof value === 'number') return kindOf('Double', false);
+  if (typeof value === 'string') return kindOf('String', false);
+  return kindOf('BaseDataType', false);
 }
 
 /** A Reading value as a Variant of the variable's kind, or why it does not fit. null gives a Null variant. */

@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { Reading } from '../common/reading.ts';
 import type { SourceHandle } from '../gateway/events.ts';
 import type { TagInfo } from '../gateway/sources/types.ts';
-import { builtinOf, inferKind, settledType, toVariant, type VariableKind } from './datatype.ts';
+import { builtinOf, inferKind, kindOf, settledType, toVariant, type VariableKind } from './datatype.ts';
 import type { OpcuaServerMetrics } from './metrics.ts';
 import { readingDataValue, setDataValue, statusCodeOf } from './update.ts';
 import { addTagVariable, variableSignature } from './variables.ts';
@@ -60,7 +60,7 @@ const EMPTY_SEGMENT = '_';
 export const DECLARE_SLICE_MS = 20;
 
 function declaredKind(info: TagInfo): VariableKind {
-  return { type: info.dataType ?? 'BaseDataType', isArray: info.isArray === true };
+  return kindOf(info.dataType ?? 'BaseDataType', info.isArray === true);
 }
 
 export class TagTree {
@@ -226,7 +226,7 @@ export class TagTree {
     const type = settledType(variant.dataType);
     if (type === 'BaseDataType') return;
     entry.variable.changeDataType(builtinOf(type), variant);
-    entry.kind = { type, isArray: entry.kind.isArray };
+    entry.kind = kindOf(type, entry.kind.isArray);
   }
 
   #ensureSource(name: string): SourceNode {

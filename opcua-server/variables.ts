@@ -50,7 +50,7 @@ export function addTagVariable(namespace: Namespace, spec: TagVariableSpec): UAV
     });
   } else if (numeric && info?.unit) {
     variable = namespace.addVariable({ ...options, typeDefinition: 'BaseAnalogType' });
-    namespace.addVariable({
+    const units = namespace.addVariable({
       propertyOf: variable,
       browseName: { name: 'EngineeringUnits', namespaceIndex: 0 },
       typeDefinition: 'PropertyType',
@@ -58,11 +58,26 @@ export function addTagVariable(namespace: Namespace, spec: TagVariableSpec): UAV
       minimumSamplingInterval: 0,
       value: { dataType: DataType.ExtensionObject, value: engineeringUnits(info.unit) },
     });
+    dropLookupMemo(units);
   } else {
     variable = namespace.addVariable(options);
   }
   variable.setValueFromSource(new Variant({ dataType: DataType.Null }), StatusCodes.BadWaitingForInitialData);
+  dropLookupMemo(variable);
   return variable;
+}
+
+/**
+ * Creating a variable leaves node-opcua's memo of its reference lookups filled: a Map, a key
+ * string and a result array per node, about 470 bytes, 23 MB at 50,000 variables. Nothing in
+ * serving values or subscriptions reads it again; a browse that reaches the variable refills it
+ * for that variable. It is node-opcua's own cache reset (what it does itself whenever a
+ * reference changes), so dropping it changes no behaviour. Guarded: should a node-opcua release
+ * drop the method, variables keep the memo rather than fail.
+ */
+function dropLookupMemo(node: UAVariable): void {
+  const resettable = node as unknown as { _clear_caches?: () => void };
+  if (typeof resettable._clear_caches === 'function') resettable._clear_caches();
 }
 
 /** What a re-declaration must match for the existing variable to be kept as it is. */
