@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { gatewayNodeFlags, nodeFlagsOf } from './gateway-flags.ts';
 
 const COMPOSE = new URL('../../compose/docker-compose.yml', import.meta.url);
+const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
 
 describe('gateway node flags', () => {
   it('takes the options before the entry and leaves out the tsx loader', () => {
@@ -13,6 +14,13 @@ describe('gateway node flags', () => {
 
   it('keeps the V8 heap near its live size in the npm script', () => {
     expect(gatewayNodeFlags()).toEqual(expect.arrayContaining([expect.stringMatching(/^--heap-growing-percent=\d+$/)]));
+  });
+
+  it('runs the built gateway (npm run start:gateway) with the flags of the npm script', () => {
+    const pkg = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: Record<string, string> };
+    const start = pkg.scripts['start:gateway']!.split(/\s+/);
+    expect(start).toContain('dist/gateway/main.js');
+    expect(nodeFlagsOf(start)).toEqual(gatewayNodeFlags());
   });
 
   it('runs the compose gateway with the flags of the npm script', () => {

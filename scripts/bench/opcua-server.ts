@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildDist, builtPath } from './built.ts';
 import { benchNodeFlags } from './gateway-flags.ts';
 import { describeMachine, machine } from './machine.ts';
 
@@ -10,8 +11,8 @@ import { describeMachine, machine } from './machine.ts';
  * once a second, to one client subscribed to all of them (samplingInterval 0) in a child
  * process. For each size it runs a bare node-opcua server (plain variables, setValueFromSource)
  * as the library's ceiling, then the aggregated server fed through the gateway's event bus,
- * each in a fresh process. Both run with the node flags of the gateway's npm script, as
- * production does. Prints changes delivered/s, the ratio to changes fed, the server's CPU and
+ * each in a fresh process. Both run as production does: built (dist/, no TypeScript loader;
+ * --from-source runs them under tsx instead) and with the node flags of the gateway's npm script. Prints changes delivered/s, the ratio to changes fed, the server's CPU and
  * RSS, and start time; the last line is one JSON object.
  */
 const DEFAULT_SIZES = [10_000, 50_000];
@@ -53,23 +54,34 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const label = (n: number) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
-function options(): { sizes: number[]; seconds: number; warmup: number; bare: boolean } {
+interface Options {
+  sizes: number[];
+  seconds: number;
+  warmup: number;
+  bare: boolean;
+  fromSource: boolean;
+}
+
+function options(): Options {
   const { values } = parseArgs({
     options: {
       sizes: { type: 'string', default: DEFAULT_SIZES.join(',') },
       seconds: { type: 'string', default: String(DEFAULT_SECONDS) },
       warmup: { type: 'string', default: String(DEFAULT_WARMUP_S) },
       'no-bare': { type: 'boolean', default: false },
+      'from-source': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) {
-    say('usage: npm run bench:opcua-server -- [--sizes 10000,50000] [--seconds N] [--warmup N] [--no-bare]');
+    say('usage: npm run bench:opcua-server -- [--sizes 10000,50000] [--seconds N] [--warmup N] [--no-bare] [--from-source]');
     say(`  --sizes    variable counts, one run each (default ${DEFAULT_SIZES.join(',')}); e.g. --sizes 2000 for a quick check`);
     say(`  --seconds  measured seconds per run, after the warm-up (default ${DEFAULT_SECONDS})`);
     say(`  --warmup   seconds of updates before measuring (default ${DEFAULT_WARMUP_S})`);
     say('  --no-bare  skip the bare node-opcua server runs');
+    say('  --from-source  run the servers from the TypeScript sources under tsx, as npm run gateway does, instead of');
+    say('             the build in dist/ that compose and npm run start:gateway run (about 40 MB more RSS)');
     process.exit(0);
   }
   const int = (name: string, text: string) => {
@@ -85,12 +97,18 @@ function options(): { sizes: number[]; seconds: number; warmup: number; bare: bo
     seconds: int('seconds', values.seconds),
     warmup: int('warmup', values.warmup),
     bare: !values['no-bare'],
+    fromSource: values['from-source'],
   };
 }
 
-function run(mode: 'ours' | 'bare', variables: number, seconds: number, warmup: number, nodeFlags: string[]): Promise<RunResult> {
+/** The node command line of one run: built (dist/) or from source under tsx. */
+function entry(fromSource: boolean): string[] {
+  return fromSource ? ['--import', 'tsx', RUN] : [builtPath(RUN)];
+}
+
+function run(mode: 'ours' | 'bare', variables: number, seconds: number, warmup: number, nodeFlags: string[], fromSource: boolean): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--import', 'tsx', RUN, '--mode', mode, '--variables', String(variables), '--seconds', String(seconds), '--warmup', String(warmup)], {
+    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', ...entry(fromSource), '--mode', mode, '--variables', String(variables), '--seconds', String(seconds), '--warmup', String(warmup)], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -135,10 +153,16 @@ async function main(): Promise<void> {
   const { flags: nodeFlags, from: flagsFrom } = benchNodeFlags();
   say(`  node flags of every run: ${nodeFlags.join(' ') || '(none)'} (${flagsFrom}; docs/opcua-server.md, Sizing)`);
   say(`  NODE_OPTIONS: ${process.env.NODE_OPTIONS || '(none)'} (inherited by every run)`);
+  if (o.fromSource) {
+    say('  form: from the TypeScript sources under tsx (--from-source), as npm run gateway runs; not the built form production runs');
+  } else {
+    say('  form: built, as compose and npm run start:gateway run it: building dist/ (npm run build) ...');
+    await buildDist();
+  }
   const results: RunResult[] = [];
   for (const size of o.sizes) {
     for (const mode of o.bare ? (['bare', 'ours'] as const) : (['ours'] as const)) {
-      const result = await run(mode, size, o.seconds, o.warmup, nodeFlags);
+      const result = await run(mode, size, o.seconds, o.warmup, nodeFlags, o.fromSource);
       results.push(result);
       say(describe(result));
     }
@@ -178,7 +202,7 @@ async function main(): Promise<void> {
     say(`  target: RSS <= ${TARGET_RSS_MB_50K} MB at 50k: ${rss50k <= TARGET_RSS_MB_50K ? 'met' : 'MISSED'} (${rss50k} MB peak; ${figures.rss_mb_live_50k} MB after a full GC)`);
   }
   say(`  start_s: the first aggregated-server run, from the call to listening, including a new PKI key and self-signed certificate: ${startS} s`);
-  say(JSON.stringify({ bench: 'opcua-server', machine: host, node_flags: nodeFlags.join(' '), node_options: process.env.NODE_OPTIONS ?? '', seconds: o.seconds, warmup_s: o.warmup, sizes: o.sizes, start_s: startS, ...figures }));
+  say(JSON.stringify({ bench: 'opcua-server', machine: host, form: o.fromSource ? 'source (tsx)' : 'built (dist/)', node_flags: nodeFlags.join(' '), node_options: process.env.NODE_OPTIONS ?? '', seconds: o.seconds, warmup_s: o.warmup, sizes: o.sizes, start_s: startS, ...figures }));
 }
 
 main().then(
