@@ -5,6 +5,7 @@ import { nowUs } from '../../../common/reading.ts';
 import { LogLimiter } from '../../pipeline/log-limiter.ts';
 import type { ConnectionState, Pausable, Source, SourceContext, SourceStatus } from '../types.ts';
 import type { MqttConfig } from './config.ts';
+import { AckBatch } from './ack-batch.ts';
 import { clientOptions } from './connection.ts';
 import { MessageHandler, type MessageOutcome } from './message.ts';
 import { ReconnectPacer } from './reconnect.ts';
@@ -66,6 +67,8 @@ export class MqttSource implements Source, Pausable {
   #pauseTimer: NodeJS.Immediate | undefined;
   /** Set by resume() until the next connect, which must find the session kept. */
   #resuming = false;
+  /** The acknowledgements of a burst of messages, sent in one write (see ack-batch.ts). */
+  readonly #acks = new AckBatch();
 
   constructor(name: string, config: MqttConfig, random: () => number = Math.random) {
     this.#name = name;
@@ -120,6 +123,8 @@ export class MqttSource implements Source, Pausable {
       this.#recordError(`broker disconnected the client: reason code ${packet.reasonCode ?? 0}${why ? ` (${why})` : ''}`, log);
     });
     client.on('message', (topic, payload, packet) => {
+      // Before handling: mqtt.js writes the acknowledgement right after this listener returns.
+      if (packet.qos > 0) this.#acks.hold(client.stream);
       this.#messages += 1;
       const outcome = this.#handler.handle(topic, payload, { qos: packet.qos, retain: packet.retain, receivedUs: nowUs() });
       this.#apply(topic, outcome, client, ctx, log);
@@ -169,6 +174,8 @@ export class MqttSource implements Source, Pausable {
     this.#log?.info({ url: this.#config.url }, 'Pausing: disconnecting from the MQTT broker, which queues the session’s messages until the source resumes.');
     this.#pauseTimer = setImmediate(() => {
       this.#pauseTimer = undefined;
+      // The acknowledgements of what was handled go out before the DISCONNECT, or before a hard close.
+      this.#acks.flush();
       // Not connected (the broker away): end at once. A graceful end would queue a DISCONNECT
       // that mqtt.js then sends first thing after resume's reconnect.
       if (this.#paused && !this.#stopping) client.end(!client.connected);
@@ -235,6 +242,7 @@ export class MqttSource implements Source, Pausable {
   async #end(): Promise<void> {
     const client = this.#client;
     this.#state = 'stopped';
+    this.#acks.flush();
     if (this.#pauseTimer) {
       clearImmediate(this.#pauseTimer);
       this.#pauseTimer = undefined;
