@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { createLogger } from '../../common/logger.ts';
 import { mqttConfigSchema } from '../../gateway/sources/mqtt/config.ts';
+import { AckBatch } from '../../gateway/sources/mqtt/ack-batch.ts';
 import { MqttSource } from '../../gateway/sources/mqtt/driver.ts';
 import type { SourceContext } from '../../gateway/sources/types.ts';
 import { startBroker, type Broker } from '../../test/helpers/mosquitto.ts';
@@ -12,7 +13,10 @@ import { processCpuSeconds } from './cpu.ts';
 /**
  * npm run bench:mqtt: readings/s from a Mosquitto broker through the MQTT source (routing,
  * JSON decoding, tag templates) to the pipeline's entry point, SourceContext.emit, against a
- * bare mqtt.js subscriber that only counts messages, in the same run.
+ * bare mqtt.js subscriber that only counts messages, in the same run. The source sends the
+ * acknowledgements of a burst in one write (gateway/sources/mqtt/ack-batch.ts), which a bare
+ * subscriber does not: a third run, the bare subscriber with that same batching, shows what
+ * the source's own work costs, like for like.
  *
  * Each run drains a backlog: the subscriber's persistent session (clean: false, QoS 1) is
  * created, the subscriber goes away, N messages are published and queued at the broker, and
@@ -34,8 +38,10 @@ interface Options {
   repeat: number;
 }
 
+const KINDS = ['bare', 'bare_batched', 'source'] as const;
+
 interface Run {
-  kind: 'bare' | 'source';
+  kind: (typeof KINDS)[number];
   round: number;
   perS: number;
   cost: RunCost;
@@ -57,7 +63,7 @@ function options(): Options {
   if (values.help) {
     say('usage: npm run bench:mqtt -- [--messages N] [--repeat N]');
     say(`  --messages  messages per run (default ${DEFAULT_MESSAGES})`);
-    say(`  --repeat    rounds of bare then source; medians are reported (default ${DEFAULT_REPEAT})`);
+    say(`  --repeat    rounds of bare, bare_batched and source; medians are reported (default ${DEFAULT_REPEAT})`);
     process.exit(0);
   }
   const int = (name: string, text: string | undefined) => {
@@ -88,6 +94,16 @@ async function publishAll(url: string, messages: Array<{ topic: string; payload:
   await pub.endAsync();
 }
 
+/**
+ * Ends a run's persistent session at the broker (a clean connect discards it). Left in place,
+ * every later run's messages would also be queued for it: the broker's work and memory would
+ * grow round after round, and the rounds would not measure the same thing.
+ */
+async function dropSession(url: string, clientId: string): Promise<void> {
+  const client = await connectAsync(url, { clientId, clean: true });
+  await client.endAsync();
+}
+
 /** Resolves when count() reaches n; fails if it stops moving for a long time. */
 function reached(count: () => number, n: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -104,8 +120,9 @@ function reached(count: () => number, n: number): Promise<void> {
   });
 }
 
-async function bareRun(broker: Broker, messages: Array<{ topic: string; payload: Buffer }>, round: number): Promise<RunCost> {
-  const clientId = `bench-bare-${process.pid}-${round}`;
+async function bareRun(broker: Broker, messages: Array<{ topic: string; payload: Buffer }>, round: number, batched: boolean): Promise<RunCost> {
+  const clientId = `bench-bare-${batched ? 'batched-' : ''}${process.pid}-${round}`;
+  const acks = new AckBatch();
   const session = await connectAsync(broker.url, { clientId, clean: false });
   await session.subscribeAsync(TOPIC_FILTER, { qos: 1 });
   await session.endAsync();
@@ -114,11 +131,16 @@ async function bareRun(broker: Broker, messages: Array<{ topic: string; payload:
   let client: MqttClient | undefined;
   const { cost } = await measure(async () => {
     // Listen before the CONNACK: the broker sends the queue right behind it.
-    client = connect(broker.url, { clientId, clean: false });
-    client.on('message', () => received++);
+    const c = connect(broker.url, { clientId, clean: false });
+    client = c;
+    c.on('message', (_topic, _payload, packet) => {
+      if (batched && packet.qos > 0) acks.hold(c.stream);
+      received++;
+    });
     await reached(() => received, messages.length);
   }, brokerCpu(broker));
   await client?.endAsync();
+  await dropSession(broker.url, clientId);
   return cost;
 }
 
@@ -144,6 +166,7 @@ async function sourceRun(broker: Broker, messages: Array<{ topic: string; payloa
     await reached(() => readings + rejected, messages.length);
   }, brokerCpu(broker));
   await source.stop();
+  await dropSession(broker.url, config.client_id!);
   if (rejected > 0) throw new Error(`${rejected} payloads were rejected: the benchmark input is wrong`);
   return cost;
 }
@@ -171,15 +194,16 @@ async function main(): Promise<number> {
   const messages = payloads(o.messages);
   const meanBytes = messages.reduce((n, m) => n + m.payload.length, 0) / messages.length;
   say(`input: ${fmt(o.messages)} JSON messages of ${fmt(meanBytes, 1)} bytes on ${DEVICES} topics (${TOPIC_FILTER}), QoS 1, queued at the broker before each run`);
-  say('  bare run:   mqtt.js client, persistent session, counts messages');
+  say('  bare run:   mqtt.js client, persistent session, counts messages (one PUBACK write per message, mqtt.js as it comes)');
+  say('  bare_batched run: the same, with the PUBACKs of a burst sent in one write, as the source does');
   say('  source run: MqttSource (route, JSON value and timestamp, tag template) emitting readings to a counting SourceContext');
   const broker = await startBroker();
   say(`broker: mosquitto ${broker.url}${broker.pid ? `, pid ${broker.pid}` : ''}`);
   const runs: Run[] = [];
   try {
     for (let round = 1; round <= o.repeat; round++) {
-      for (const kind of ['bare', 'source'] as const) {
-        const cost = kind === 'bare' ? await bareRun(broker, messages, round) : await sourceRun(broker, messages, round);
+      for (const kind of KINDS) {
+        const cost = kind === 'source' ? await sourceRun(broker, messages, round) : await bareRun(broker, messages, round, kind === 'bare_batched');
         const run = { kind, round, perS: o.messages / (cost.wallMs / 1000), cost };
         runs.push(run);
         const peer = cost.peerCpuPct === undefined ? '' : `, broker CPU ${fmt(cost.peerCpuPct)} %`;
@@ -190,11 +214,16 @@ async function main(): Promise<number> {
     await broker.stop();
   }
   const bare = median(runs, 'bare');
+  const batched = median(runs, 'bare_batched');
   const source = median(runs, 'source');
   const ratio = source.perS / bare.perS;
+  const ratioBatched = source.perS / batched.perS;
   say();
   say(`readings/s (median of ${o.repeat}): ${fmt(source.perS)}; bare mqtt.js messages/s: ${fmt(bare.perS)}; ratio ${ratio.toFixed(3)} (target ${TARGET_RATIO})`);
-  say(`CPU per message in this process: source ${fmt(cpuUsPer(source, o.messages), 2)} µs, bare ${fmt(cpuUsPer(bare, o.messages), 2)} µs`);
+  say(`like for like, against the bare subscriber batching its PUBACKs too: ${fmt(batched.perS)} messages/s, ratio ${ratioBatched.toFixed(3)}`);
+  say(
+    `CPU per message in this process: source ${fmt(cpuUsPer(source, o.messages), 2)} µs, bare ${fmt(cpuUsPer(bare, o.messages), 2)} µs, bare_batched ${fmt(cpuUsPer(batched, o.messages), 2)} µs`,
+  );
   say(
     JSON.stringify({
       bench: 'mqtt',
@@ -205,6 +234,9 @@ async function main(): Promise<number> {
       readings_per_s: Math.round(source.perS),
       bare_per_s: Math.round(bare.perS),
       ratio: round3(ratio),
+      batched_bare_per_s: Math.round(batched.perS),
+      ratio_vs_batched_bare: round3(ratioBatched),
+      batched_bare_cpu_us_per_message: Math.round(cpuUsPer(batched, o.messages) * 100) / 100,
       cpu_pct: Math.round(source.cost.cpuPct),
       bare_cpu_pct: Math.round(bare.cost.cpuPct),
       cpu_us_per_reading: Math.round(cpuUsPer(source, o.messages) * 100) / 100,
