@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { gatewayNodeFlags, nodeFlagsOf } from './gateway-flags.ts';
+import { gatewayNodeFlags, nodeFlagsOf, npmScript } from './gateway-flags.ts';
 
 const COMPOSE = new URL('../../compose/docker-compose.yml', import.meta.url);
-const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
 
 describe('gateway node flags', () => {
   it('takes the options before the entry and leaves out the tsx loader', () => {
@@ -17,8 +16,7 @@ describe('gateway node flags', () => {
   });
 
   it('runs the built gateway (npm run start:gateway) with the flags of the npm script', () => {
-    const pkg = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: Record<string, string> };
-    const start = pkg.scripts['start:gateway']!.split(/\s+/);
+    const start = npmScript('start:gateway');
     expect(start).toContain('dist/gateway/main.js');
     expect(nodeFlagsOf(start)).toEqual(gatewayNodeFlags());
   });

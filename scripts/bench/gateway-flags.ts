@@ -36,8 +36,13 @@ export function benchNodeFlags(): { flags: string[]; from: string } {
 }
 
 export function gatewayNodeFlags(): string[] {
+  return nodeFlagsOf(npmScript('gateway'));
+}
+
+/** A package.json script's command line, split into tokens. */
+export function npmScript(name: string): string[] {
   const pkg = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: Record<string, string> };
-  const script = pkg.scripts.gateway;
-  if (!script) throw new Error('package.json has no "gateway" script to take the node flags from');
-  return nodeFlagsOf(script.split(/\s+/));
+  const script = pkg.scripts[name];
+  if (!script) throw new Error(`package.json has no "${name}" script`);
+  return script.split(/\s+/);
 }
